@@ -1,0 +1,3 @@
+from pygenome.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""The ``pygenome`` command: argument parsing only; each subcommand calls one function of the package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pygenome import __version__
+from pygenome.alignments import SIGNALS, STRANDEDNESS, ReadOptions
+from pygenome.errors import InputError
+from pygenome.genome import TOPOLOGIES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pygenome", description="Learn where things happen in prokaryotic genomes, and explain why.")
+    parser.add_argument("--version", action="version", version=f"pygenome {__version__}")
+    steps = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    _add_label(steps)
+    _add_export(steps)
+    return parser
+
+
+def _add_label(steps) -> None:
+    parser = steps.add_parser(
+        "label", help="alignments and/or known sites → per-nucleotide labels (and peaks → binned labels)",
+        description="Turn sequencing alignments (5'-end counts, 3'-end counts or coverage) and/or known sites into "
+                    "per-nucleotide labels; turn peak files into binned labels. Coordinates are 0-based.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    inputs = parser.add_argument_group("inputs")
+    inputs.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
+    inputs.add_argument("--bam", help="coordinate-sorted, indexed BAM or CRAM of the (treated) library")
+    inputs.add_argument("--control-bam", help="control library (e.g. TEX- or untreated) for the enrichment test")
+    inputs.add_argument("--sites", help="BED of known sites (e.g. annotated TSS); the 5' end of each interval")
+    inputs.add_argument("--peaks", nargs="+", default=[], help="BED/narrowPeak files, one binned-label task each")
+    inputs.add_argument("--contig", action="append", dest="contigs", metavar="NAME",
+                        help="label only this contig (repeatable; default: every contig)")
+    inputs.add_argument("--topology", choices=TOPOLOGIES, default="auto",
+                        help="contig topology; auto: circular where the FASTA header says [topology=circular]")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
+    outputs.add_argument("--prefix", required=True, help="output file name prefix, e.g. the genome id")
+    reads = parser.add_argument_group("reads")
+    reads.add_argument("--signal", choices=SIGNALS, default="five_prime", help="what each read contributes")
+    reads.add_argument("--strandedness", choices=STRANDEDNESS, default="forward",
+                       help="forward: read 1 is the RNA sense (dRNA-seq, Cappable-seq); reverse: antisense (dUTP)")
+    reads.add_argument("--mate", type=int, choices=(1, 2), default=1, help="for paired reads, the mate counted")
+    reads.add_argument("--min-mapq", type=int, default=0, help="minimum mapping quality")
+    reads.add_argument("--unclipped", action="store_true",
+                       help="read ends at the sequenced end, over soft/hard clips (default: first aligned base)")
+    for flag in ("secondary", "supplementary", "duplicates", "qc-fail"):
+        reads.add_argument(f"--keep-{flag}", action="store_true", help=f"count {flag.replace('-', ' ')} alignments")
+    calling = parser.add_argument_group("site calling (five_prime signal)")
+    calling.add_argument("--min-count", type=int, default=5, help="minimum 5'-end reads at a site")
+    calling.add_argument("--distance", type=int, default=10,
+                         help="a site is the strongest position within this many nt on either side")
+    calling.add_argument("--min-enrichment", type=float, default=2.0,
+                         help="minimum fold enrichment over the control library (library-size normalised)")
+    calling.add_argument("--pseudocount", type=float, default=1.0, help="reads added to both libraries' counts")
+    binning = parser.add_argument_group("binned labels (peaks)")
+    binning.add_argument("--bin-length", type=int, default=200, help="bin length, nt")
+    binning.add_argument("--bin-stride", type=int, default=50, help="distance between bin starts, nt")
+    binning.add_argument("--min-overlap", type=float, default=0.5, help="fraction of a bin a peak must cover")
+    run = parser.add_argument_group("running")
+    run.add_argument("--build-index", action="store_true", help="index an unindexed BAM/CRAM instead of failing")
+    run.add_argument("--threads", type=int, default=1, help="processes reading alignments")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_label)
+
+
+def _run_label(args) -> None:
+    from pygenome.labels import Binning, SiteCalling, label
+
+    reads = ReadOptions(
+        signal=args.signal, strandedness=args.strandedness, mate=args.mate, min_mapq=args.min_mapq,
+        unclipped=args.unclipped, keep_secondary=args.keep_secondary, keep_supplementary=args.keep_supplementary,
+        keep_duplicates=args.keep_duplicates, keep_qc_fail=args.keep_qc_fail)
+    label(args.fasta, args.outdir, args.prefix, bam=args.bam, control_bam=args.control_bam, sites=args.sites,
+          peaks=args.peaks, contigs=args.contigs, topology=args.topology, reads=reads,
+          calling=SiteCalling(args.min_count, args.distance, args.min_enrichment, args.pseudocount),
+          binning=Binning(args.bin_length, args.bin_stride, args.min_overlap), build_index=args.build_index,
+          workers=args.threads, progress=not args.quiet)
+
+
+def _add_export(steps) -> None:
+    parser = steps.add_parser(
+        "export", help="a track → stranded bigWig or bedGraph, or a label track → BED of sites",
+        description="Export a pygenome track: <out>.plus.<ext> and <out>.minus.<ext> for bigwig and bedgraph; "
+                    "<out>.bed (one line per labelled position) for bed.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("track", help="a *.track.npz file")
+    parser.add_argument("--format", choices=("bigwig", "bedgraph", "bed"), default="bigwig")
+    parser.add_argument("--out", required=True, help="output path prefix")
+    parser.set_defaults(func=_run_export)
+
+
+def _run_export(args) -> None:
+    from pygenome.tracks import export_track, load_track
+
+    export_track(load_track(args.track), args.out, args.format)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except InputError as error:
+        print(f"pygenome {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
