@@ -1,0 +1,153 @@
+"""The label step end to end: planted sites in a synthetic genome must come back exactly."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pygenome.cli import main
+from pygenome.simulate import Read, tss_reads, write_bam
+from pygenome.tracks import load_track
+
+
+@pytest.fixture
+def planted(contigs):
+    """Sites on both strands of both contigs, two within 10 nt of an origin, at least 60 nt apart."""
+    rng = np.random.default_rng(11)
+    rows = [("chrom", 3, "-"), ("chrom", 4995, "+"), ("plasmid", 1195, "-")]
+    for position in rng.choice(np.arange(100, 4900, 60), size=30, replace=False):
+        rows.append(("chrom", int(position), "+" if rng.random() < 0.5 else "-"))
+    for position in (300, 700):
+        rows.append(("plasmid", position, "+"))
+    return pd.DataFrame(rows, columns=["contig", "position", "strand"]).sort_values(["contig", "position"])
+
+
+@pytest.fixture
+def tss_bam(tmp_path, contigs, planted):
+    rng = np.random.default_rng(12)
+    reads = tss_reads(planted, contigs, rng.integers(6, 20, len(planted)), 40, rng)
+    # background: scattered single reads, all below the minimum count
+    noise = pd.DataFrame({"contig": "chrom", "position": rng.choice(np.arange(5000), 40, replace=False),
+                          "strand": rng.choice(["+", "-"], 40)})
+    noise = noise[~noise.position.isin(planted.position)]
+    reads += tss_reads(noise, contigs, 1, 40, rng, prefix="noise")
+    # reads that must not count: duplicates, secondary and low-MAPQ piles at a decoy position
+    reads += [Read(f"dup{i}", "chrom", 2222, "40M", 0x400) for i in range(10)]
+    reads += [Read(f"sec{i}", "chrom", 2333, "40M", 0x100) for i in range(10)]
+    reads += [Read(f"lowq{i}", "chrom", 2444, "40M", mapq=3) for i in range(10)]
+    return write_bam(tmp_path / "tss.bam", contigs, reads)
+
+
+def run_label(*args):
+    return main(["label", "--quiet", *map(str, args)])
+
+
+def test_called_sites_equal_the_planted_ones(tmp_path, fasta, tss_bam, planted):
+    out = tmp_path / "out"
+    assert run_label("--fasta", fasta, "--bam", tss_bam, "--outdir", out, "--prefix", "g1", "--min-mapq", 10) == 0
+    sites = pd.read_csv(out / "g1.sites.bed", sep="\t")
+    called = set(zip(sites["#contig"], sites.start, sites.strand))
+    assert called == set(planted.itertuples(index=False, name=None))
+    labels = load_track(out / "g1.labels.track.npz")
+    assert sum(int(a.sum()) for a in labels.arrays.values()) == len(planted)
+    assert labels.arrays["chrom"][1, 3] == 1 and labels.arrays["chrom"][0, 4995] == 1
+    signal = load_track(out / "g1.signal.track.npz")
+    assert signal.kind == "signal" and signal.genome["checksum"] == labels.genome["checksum"]
+    qc = json.loads((out / "g1.qc.json").read_text())
+    assert qc["reads"]["dropped"] == {"duplicate": 10, "low_mapq": 10, "secondary": 10}
+    assert qc["sites"]["total"] == len(planted)
+    assert qc["contigs"]["plasmid"]["sites_called"] == 3
+
+
+def test_outputs_are_reproducible_to_the_byte(tmp_path, fasta, tss_bam):
+    for name in ("a", "b"):
+        assert run_label("--fasta", fasta, "--bam", tss_bam, "--outdir", tmp_path / name, "--prefix", "g") == 0
+    for output in ("signal.track.npz", "labels.track.npz", "sites.bed", "qc.json"):
+        assert (tmp_path / "a" / f"g.{output}").read_bytes() == (tmp_path / "b" / f"g.{output}").read_bytes()
+
+
+def test_one_contig_per_task(tmp_path, fasta, tss_bam):
+    out = tmp_path / "out"
+    assert run_label("--fasta", fasta, "--bam", tss_bam, "--contig", "plasmid", "--outdir", out, "--prefix", "p") == 0
+    track = load_track(out / "p.labels.track.npz")
+    assert list(track.arrays) == ["plasmid"] and len(track.genome["contigs"]) == 2
+    assert set(pd.read_csv(out / "p.sites.bed", sep="\t")["#contig"]) == {"plasmid"}
+
+
+def test_control_library_removes_unenriched_sites(tmp_path, contigs, fasta, planted, tss_bam):
+    rng = np.random.default_rng(5)
+    # the control library has as many reads as the treated one at the first five sites: processed, not primary ends
+    depleted = planted.iloc[:5]
+    control = write_bam(tmp_path / "control.bam", contigs, tss_reads(depleted, contigs, 40, 40, rng))
+    out = tmp_path / "out"
+    assert run_label("--fasta", fasta, "--bam", tss_bam, "--control-bam", control, "--outdir", out, "--prefix",
+                     "g", "--min-mapq", 10) == 0
+    sites = pd.read_csv(out / "g.sites.bed", sep="\t")
+    assert len(sites) == len(planted) - 5
+    assert not set(zip(sites["#contig"], sites.start)) & set(zip(depleted.contig, depleted.position))
+    assert (sites.log2_enrichment >= 1).all()
+
+
+def test_known_sites_and_called_sites_are_united(tmp_path, fasta, tss_bam, planted):
+    bed = tmp_path / "known.bed"
+    bed.write_text("chrom\t4001\t4002\tknownA\t0\t+\n" + "".join(
+        f"{c}\t{p}\t{p + 1}\tk\t0\t{s}\n" for c, p, s in planted.iloc[:3].itertuples(index=False)))
+    out = tmp_path / "out"
+    assert run_label("--fasta", fasta, "--bam", tss_bam, "--sites", bed, "--outdir", out, "--prefix", "g",
+                     "--min-mapq", 10) == 0
+    sites = pd.read_csv(out / "g.sites.bed", sep="\t")
+    assert len(sites) == len(planted) + 1
+    assert sites.loc[sites.start == 4001, "source"].tolist() == ["known"]
+
+
+def test_labels_from_known_sites_alone(tmp_path, fasta):
+    bed = tmp_path / "known.bed"
+    bed.write_text("chrom\t10\t11\ta\t0\t+\nplasmid\t50\t60\tb\t0\t-\n")
+    out = tmp_path / "out"
+    assert run_label("--fasta", fasta, "--sites", bed, "--outdir", out, "--prefix", "k") == 0
+    track = load_track(out / "k.labels.track.npz")
+    assert np.flatnonzero(track.arrays["plasmid"][1]).tolist() == [59]
+    assert not (out / "k.signal.track.npz").exists()
+
+
+def test_binned_labels_from_peaks(tmp_path, fasta):
+    a, b = tmp_path / "tfA.narrowPeak", tmp_path / "tfB.bed"
+    a.write_text("chrom\t100\t200\tp\t0\t.\t1\t1\t1\t50\n")
+    b.write_text("chrom\t0\t40\nchrom\t4960\t5000\nplasmid\t0\t1200\n")
+    out = tmp_path / "out"
+    assert run_label("--fasta", fasta, "--peaks", a, b, "--bin-length", 100, "--bin-stride", 50,
+                     "--min-overlap", 0.5, "--outdir", out, "--prefix", "bins") == 0
+    bins = pd.read_csv(out / "bins.bins.bed", sep="\t")
+    assert list(bins.columns) == ["#contig", "start", "end", "tfA", "tfB"]
+    assert bins.loc[bins.tfA == 1, "start"].tolist() == [50, 100, 150]
+    chrom = bins[bins["#contig"] == "chrom"]
+    assert chrom.loc[chrom.tfB == 1, "start"].tolist() == []  # 40 of 100 nt covered at either end: below half
+    assert (bins.loc[bins["#contig"] == "plasmid", "tfB"] == 1).all() and len(chrom) == 99
+
+
+def test_bad_input_writes_nothing_and_keeps_earlier_outputs(tmp_path, fasta, tss_bam, capsys):
+    out = tmp_path / "out"
+    assert run_label("--fasta", fasta, "--bam", tss_bam, "--outdir", out, "--prefix", "g") == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = tmp_path / "bad.bed"
+    bad.write_text("chrom\t10\t11\nchr9\t5\t6\n")
+    assert run_label("--fasta", fasta, "--bam", tss_bam, "--sites", bad, "--outdir", out, "--prefix", "g") == 2
+    assert "bad.bed: line 2: contig 'chr9' is not in the genome" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_empty_bam_and_nothing_to_label(tmp_path, contigs, fasta, capsys):
+    empty = write_bam(tmp_path / "empty.bam", contigs, [])
+    assert run_label("--fasta", fasta, "--bam", empty, "--outdir", tmp_path / "o", "--prefix", "e") == 2
+    assert "no alignments on chrom, plasmid" in capsys.readouterr().err
+    assert run_label("--fasta", fasta, "--outdir", tmp_path / "o", "--prefix", "e") == 2
+    assert "nothing to label from" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_export_subcommand(tmp_path, fasta, tss_bam):
+    out = tmp_path / "out"
+    assert run_label("--fasta", fasta, "--bam", tss_bam, "--outdir", out, "--prefix", "g") == 0
+    assert main(["export", str(out / "g.signal.track.npz"), "--format", "bigwig", "--out", str(out / "g")]) == 0
+    assert (out / "g.plus.bw").exists() and (out / "g.minus.bw").exists()
