@@ -20,7 +20,6 @@ orientations on both rows.
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import multiprocessing
 from array import array
@@ -31,6 +30,7 @@ import numpy as np
 import pysam
 from tqdm import tqdm
 
+from pygenome.bam import Columns, bai_path, contig_offsets, read_columns
 from pygenome.errors import InputError
 from pygenome.genome import Genome
 
@@ -102,7 +102,7 @@ def open_alignments(path: str | Path, genome: Genome, build_index: bool = False,
     try:
         pysam.index(path)
     except pysam.SamtoolsError as error:
-        raise InputError(f"{path}: cannot build its index ({error}); is it sorted by coordinate?")
+        raise InputError(f"{path}: cannot build its index ({error}); is it sorted by coordinate?") from error
     return _open(path, genome, threads)
 
 
@@ -111,9 +111,9 @@ def _open(path: str, genome: Genome, threads: int):
         return pysam.AlignmentFile(path, "r", reference_filename=genome.path, threads=threads)
     except (OSError, ValueError) as error:
         if "truncated" in str(error):
-            raise InputError(f"{path}: truncated ({error}): the file is incomplete; copy or create it again")
+            raise InputError(f"{path}: truncated ({error}): the file is incomplete; copy or create it again") from error
         raise InputError(f"{path}: cannot open as BAM or CRAM ({error}); for a CRAM, the genome FASTA must be "
-                         "plain or bgzip-compressed with a .fai index (samtools faidx)")
+                         "plain or bgzip-compressed with a .fai index (samtools faidx)") from error
 
 
 def _check_alignments(alignments, path: str, genome: Genome) -> None:
@@ -139,37 +139,46 @@ def count_signal(alignments, genome: Genome, contig_names, options: ReadOptions,
     """Count the signal of ``options.signal`` on each named contig of an alignment file opened by
     :func:`open_alignments`.
 
-    Each contig is read in regions of ``region_size`` nt (a read belongs to the region that holds its leftmost aligned
-    base), by ``workers`` processes at once; the result does not depend on either. Returns ``(arrays, stats)``:
+    A BAM with a ``.bai`` index is read by :mod:`pygenome.bam` with ``workers`` threads inflating it, for the end
+    signals; anything else through pysam, in regions of ``region_size`` nt (a read belongs to the region of its
+    leftmost aligned base) read by ``workers`` processes. Neither changes the result. Returns ``(arrays, stats)``:
     ``arrays[name]`` has shape ``(2, length)``, ``int32`` (row 0: + strand, row 1: − strand); ``stats[name]`` counts
-    reads ``seen`` (records the index places on the contig), ``used``, and ``dropped`` by reason.
+    the reads ``seen`` (records placed on the contig), ``used``, and ``dropped`` by reason.
     """
     path = alignments.filename.decode()
-    jobs = []
+    bai = bai_path(path) if alignments.is_bam and options.signal != "coverage" else None
+    offsets = contig_offsets(bai) if bai else None
     for name in contig_names:
-        contig = genome.contig(name)
         if name not in alignments.references:
             raise InputError(f"{path}: contig {name!r} is not in the alignment header")
-        for start in range(0, contig.length, region_size):
-            end = min(start + region_size, contig.length)
-            jobs.append((path, genome.path, name, start, end, contig.length, contig.circular, options))
-    total = sum(job[4] - job[3] for job in jobs)
-    parts = collections.defaultdict(list)
-    with tqdm(total=total, desc="reading alignments", unit="nt", unit_scale=True, disable=not progress,
-              mininterval=1.0) as bar:
-        for job, part in zip(jobs, _map(_count_region, jobs, workers)):
-            parts[job[2]].append(part)
-            bar.update(job[4] - job[3])
+    records = _indexed_records(alignments)
+    total = sum(records.get(name, 0) for name in contig_names) if records else None
     arrays, stats = {}, {}
-    for name in contig_names:
-        contig = genome.contig(name)
-        arrays[name] = _signal(parts[name], contig.length, contig.circular, options)
-        stats[name] = _merge_stats(parts[name])
+    with tqdm(total=total, desc="reading alignments", unit=" reads", unit_scale=True, disable=not progress,
+              mininterval=1.0) as bar:
+        for name in contig_names:
+            contig = genome.contig(name)
+            if offsets is not None:
+                first = offsets[alignments.get_tid(name)]
+                batches = () if first is None else (
+                    (columns, None) for columns in read_columns(path, alignments.get_tid(name), first, workers))
+            else:
+                jobs = [(path, genome.path, name, start, min(start + region_size, contig.length), options)
+                        for start in range(0, contig.length, region_size)]
+                batches = _map(_read_region, jobs, workers)
+            arrays[name], stats[name] = _tally(batches, contig.length, contig.circular, options, path, name, bar)
     return arrays, stats
 
 
+def _indexed_records(alignments) -> dict:
+    try:
+        return {entry.contig: entry.total for entry in alignments.get_index_statistics()}
+    except (ValueError, AttributeError):  # CRAM indexes keep no counts
+        return {}
+
+
 def _map(function, jobs, workers: int):
-    """``map(function, jobs)`` in order, by ``workers`` processes when there is more than one (and more than one job)."""
+    """``map(function, jobs)`` in order, by ``workers`` processes when there are several workers and jobs."""
     if workers <= 1 or len(jobs) <= 1:
         yield from map(function, jobs)
         return
@@ -178,101 +187,115 @@ def _map(function, jobs, workers: int):
         yield from pool.map(function, jobs)
 
 
-def _count_region(job):
-    """Read positions of the reads whose leftmost aligned base lies in ``start..end`` of one contig.
-
-    Returns ``(plus, minus, seen, used, dropped)``: per transcript strand an ``int64`` array of read ends (or of
-    interleaved coverage block starts and ends), and the read counts of this region.
-    """
-    path, fasta, name, region_start, region_end, length, circular, options = job
-    drop_mask = options.drop_mask
-    mate_bit = _FLAG_READ1 if options.mate == 1 else _FLAG_READ2
-    flip = options.strandedness == "reverse"
-    three_prime = options.signal == "three_prime"
-    coverage = options.signal == "coverage"
-    unclipped, min_mapq = options.unclipped, options.min_mapq
-    positions = (array("q"), array("q"))
-    dropped = collections.Counter()
-    seen = used = 0
-    last_start = region_start
+def _read_region(job):
+    """:class:`Columns` of the reads whose leftmost aligned base lies in ``start..end`` of one contig, read with
+    pysam, and for the coverage signal their aligned blocks as ``(read index, block start, block end)`` arrays."""
+    path, fasta, name, region_start, region_end, options = job
+    fields = [array("q") for _ in Columns._fields]
+    start_of, end_of, flag_of, mapq_of, left_of, right_of = (column.append for column in fields)
+    blocks = (array("q"), array("q"), array("q")) if options.signal == "coverage" else None
     with pysam.AlignmentFile(path, "r", reference_filename=fasta) as alignments:
         try:
             for read in alignments.fetch(name, region_start, region_end):
                 start = read.reference_start
-                if start < last_start:
-                    if start < region_start:  # begins in an earlier region, which counts it
-                        continue
-                    raise InputError(f"{path}: read {read.query_name} at {name}:{start + 1} follows one at "
-                                     f"{last_start + 1}: not sorted by coordinate; sort and index it")
-                last_start = start
-                seen += 1
-                flag = read.flag
-                if flag & drop_mask:
-                    dropped[_flag_reason(flag & drop_mask)] += 1
+                if start < region_start:  # begins in an earlier region, which counts it
                     continue
-                if flag & _FLAG_PAIRED and not flag & mate_bit:
-                    dropped["other_mate"] += 1
-                    continue
-                if read.mapping_quality < min_mapq:
-                    dropped["low_mapq"] += 1
-                    continue
-                reverse = bool(flag & _FLAG_REVERSE)
-                minus = reverse ^ flip ^ bool(flag & _FLAG_READ2)
-                if coverage:
+                if blocks is not None:
                     for block in read.get_blocks():
-                        positions[minus].extend(block)
-                else:
-                    if reverse != three_prime:  # the end that lies at the right of the alignment
-                        end = read.reference_end - 1
-                        if unclipped:
-                            end += _clipped(read.cigartuples, -1)
-                    else:
-                        end = start
-                        if unclipped:
-                            end -= _clipped(read.cigartuples, 0)
-                    if not circular and not 0 <= end < length:
-                        dropped["off_contig"] += 1
-                        continue
-                    positions[minus].append(end)
-                used += 1
+                        blocks[0].append(len(fields[0]))
+                        blocks[1].append(block[0])
+                        blocks[2].append(block[1])
+                start_of(start)
+                end_of(read.reference_end if read.reference_end is not None else start)
+                flag_of(read.flag)
+                mapq_of(read.mapping_quality)
+                cigar = read.cigartuples if options.unclipped else None
+                left_of(_clipped(cigar, 0) if cigar else 0)
+                right_of(_clipped(cigar, -1) if cigar else 0)
         except OSError as error:
-            raise InputError(f"{path}: cannot read alignments on {name} ({error}); the file is truncated or corrupt")
-    plus, minus = (np.frombuffer(row, np.int64) if len(row) else np.zeros(0, np.int64) for row in positions)
-    return plus, minus, seen, used, dropped
+            raise InputError(f"{path}: cannot read alignments on {name} ({error}); the file is truncated or "
+                             "corrupt") from error
+    columns = Columns(*(np.array(column, dtype=np.int64) for column in fields))
+    return columns, None if blocks is None else tuple(np.array(b, dtype=np.int64) for b in blocks)
 
 
-def _signal(parts, length: int, circular: bool, options: ReadOptions) -> np.ndarray:
-    """The ``(2, length)`` ``int32`` signal from the regions' read positions."""
-    rows = []
-    for strand in (0, 1):
-        values = np.concatenate([part[strand] for part in parts])
-        if options.signal == "coverage":
-            rows.append(_coverage(values, length, circular))
+REASONS = ("unmapped", "secondary", "supplementary", "duplicate", "qc_fail", "other_mate", "low_mapq", "off_contig")
+
+
+def select_reads(columns: Columns, options: ReadOptions, length: int, circular: bool):
+    """Which reads count, on which strand, at which position.
+
+    Returns ``(reason, minus, position)``, arrays of shape ``(n,)``: ``reason`` indexes :data:`REASONS` for a
+    dropped read (the first that applies) and is -1 for a used one; ``minus`` is True for the − transcript strand;
+    ``position`` is the read end the signal counts (wrapped later on circular contigs).
+    """
+    flag = columns.flag
+    reason = np.full(flag.size, -1, dtype=np.int64)
+
+    def drop(mask, why):
+        reason[(reason < 0) & mask] = REASONS.index(why)
+
+    for bit, why in _FLAG_REASONS:
+        if options.drop_mask & bit:
+            drop(flag & bit != 0, why)
+    mate_bit = _FLAG_READ1 if options.mate == 1 else _FLAG_READ2
+    drop((flag & _FLAG_PAIRED != 0) & (flag & mate_bit == 0), "other_mate")
+    drop(columns.mapq < options.min_mapq, "low_mapq")
+    reverse = flag & _FLAG_REVERSE != 0
+    minus = reverse ^ (options.strandedness == "reverse") ^ (flag & _FLAG_READ2 != 0)
+    right = reverse != (options.signal == "three_prime")  # the counted end lies at the right of the alignment
+    if options.unclipped:
+        position = np.where(right, columns.end - 1 + columns.right_clip, columns.start - columns.left_clip)
+    else:
+        position = np.where(right, columns.end - 1, columns.start)
+    if not circular and options.signal != "coverage":
+        drop((position < 0) | (position >= length), "off_contig")
+    return reason, minus, position
+
+
+def _tally(batches, length: int, circular: bool, options: ReadOptions, path: str, name: str, bar):
+    """Sum the batches of one contig into its ``(2, length)`` signal and read counts."""
+    rows = ([], [])
+    dropped = np.zeros(len(REASONS), dtype=np.int64)
+    seen = used = 0
+    last_start = -1
+    for columns, blocks in batches:
+        if columns.start.size:
+            unsorted = np.flatnonzero(np.diff(columns.start, prepend=last_start) < 0)
+            if unsorted.size:
+                at = int(unsorted[0])
+                raise InputError(f"{path}: a read at {name}:{columns.start[at] + 1} follows one further right: the "
+                                 "file is not sorted by coordinate; sort and index it")
+            last_start = int(columns.start[-1])
+        reason, minus, position = select_reads(columns, options, length, circular)
+        used_mask = reason < 0
+        seen += reason.size
+        used += int(used_mask.sum())
+        dropped += np.bincount(reason[~used_mask], minlength=len(REASONS))
+        if blocks is not None:
+            index, block_starts, block_ends = blocks
+            keep = used_mask[index]
+            for row, strand_mask in enumerate((~minus[index] & keep, minus[index] & keep)):
+                rows[row].append(np.stack([block_starts[strand_mask], block_ends[strand_mask]], axis=1).ravel())
         else:
-            rows.append(np.bincount(values % length, minlength=length).astype(np.int32))
-    signal = np.stack(rows)
+            for row, strand_mask in enumerate((~minus & used_mask, minus & used_mask)):
+                rows[row].append(position[strand_mask])
+        bar.update(reason.size)
+    signal = np.stack([
+        _coverage(values, length, circular) if options.signal == "coverage"
+        else np.bincount(values % length, minlength=length).astype(np.int32)
+        for values in (np.concatenate(row) if row else np.zeros(0, np.int64) for row in rows)])
     if options.strandedness == "unstranded":
         signal[:] = signal.sum(axis=0)
-    return signal
-
-
-def _merge_stats(parts) -> dict:
-    dropped = collections.Counter()
-    for part in parts:
-        dropped.update(part[4])
-    return {"seen": sum(part[2] for part in parts), "used": sum(part[3] for part in parts),
-            "dropped": dict(sorted(dropped.items())), "dropped_total": sum(dropped.values())}
-
-
-def _flag_reason(flag: int) -> str:
-    return next(reason for bit, reason in _FLAG_REASONS if flag & bit)
+    counts = {why: int(n) for why, n in zip(REASONS, dropped) if n}
+    return signal, {"seen": seen, "used": used, "dropped": dict(sorted(counts.items())),
+                    "dropped_total": int(dropped.sum())}
 
 
 def _clipped(cigar, index: int) -> int:
     """Bases clipped (soft or hard) at one end of a CIGAR: index 0 for the left end, -1 for the right."""
     total = 0
-    ops = cigar if index == 0 else reversed(cigar)
-    for op, size in ops:
+    for op, size in (cigar if index == 0 else reversed(cigar)):
         if op not in _CLIPS:
             break
         total += size

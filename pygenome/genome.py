@@ -146,7 +146,8 @@ def read_genome(path: str | Path, topology: str = "auto") -> Genome:
                 contigs.append(Contig(name, int(array.size), circular, md5))
                 codes[name] = array
     except OSError as error:
-        raise InputError(f"{path}: cannot read as FASTA ({error}); is it a (b)gzip-compressed or plain FASTA file?")
+        raise InputError(f"{path}: cannot read as FASTA ({error}); is it a (b)gzip-compressed or plain FASTA "
+                         "file?") from error
     if not contigs:
         raise InputError(f"{path}: no FASTA records; a genome FASTA starts with a '>name' header line")
     return Genome(path, tuple(contigs), codes)

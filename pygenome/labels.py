@@ -25,8 +25,15 @@ from pygenome.alignments import ReadOptions, count_signal, library_size, open_al
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
 from pygenome.outputs import atomic_outputs
-from pygenome.sites import call_sites, empty_sites, read_intervals, read_sites_bed, site_labels, sort_sites, \
-    write_sites_bed
+from pygenome.sites import (
+    call_sites,
+    empty_sites,
+    read_intervals,
+    read_sites_bed,
+    site_labels,
+    sort_sites,
+    write_sites_bed,
+)
 from pygenome.tracks import Track, genome_meta, save_track
 
 

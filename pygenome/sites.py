@@ -130,9 +130,9 @@ def _bed_lines(path):
                     continue
                 yield number, line.rstrip("\n").split("\t")
     except FileNotFoundError:
-        raise InputError(f"{path}: BED file not found")
+        raise InputError(f"{path}: BED file not found") from None
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text BED file (is it compressed? decompress it first)")
+        raise InputError(f"{path}: not a text BED file (is it compressed? decompress it first)") from None
 
 
 def _interval(path, number: int, fields: list[str], lengths: dict) -> tuple[str, int, int]:
@@ -146,7 +146,8 @@ def _interval(path, number: int, fields: list[str], lengths: dict) -> tuple[str,
     try:
         start, end = int(fields[1]), int(fields[2])
     except ValueError:
-        raise InputError(f"{path}: line {number}: start and end must be integers, got {fields[1]!r}, {fields[2]!r}")
+        raise InputError(f"{path}: line {number}: start and end must be integers, got {fields[1]!r}, "
+                         f"{fields[2]!r}") from None
     if not 0 <= start < end <= lengths[contig]:
         raise InputError(f"{path}: line {number}: interval {start}-{end} is not within {contig} (0-{lengths[contig]}, "
                          "0-based half-open); BED coordinates are 0-based: is this file 1-based?")

@@ -110,7 +110,7 @@ def _open(path):
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise InputError(f"{path}: not a readable pygenome track file ({error})")
+        raise InputError(f"{path}: not a readable pygenome track file ({error})") from error
 
 
 def _meta(archive, path) -> dict:

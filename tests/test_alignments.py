@@ -3,9 +3,11 @@
 import shutil
 
 import numpy as np
+import pysam
 import pytest
 
-from pygenome.alignments import ReadOptions, count_signal, open_alignments
+from pygenome.alignments import ReadOptions, _read_region, count_signal, open_alignments
+from pygenome.bam import Columns, bai_path, contig_offsets, read_columns
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
 from pygenome.simulate import Read, write_bam
@@ -110,13 +112,32 @@ def test_coverage_counts_aligned_bases_not_deletions(bam, fasta):
     assert signal["chrom"][0][100:150].min() == 1
 
 
-def test_regions_and_workers_do_not_change_the_result(bam, fasta):
+def test_the_bam_parser_and_pysam_read_the_same_columns(bam, fasta):
+    from_bytes = next(read_columns(bam, 0, contig_offsets(bai_path(bam))[0]))
+    from_pysam, _ = _read_region((str(bam), str(fasta), "chrom", 0, 5000, ReadOptions(unclipped=True)))
+    assert from_bytes.start.size == 16
+    for field in Columns._fields:
+        assert getattr(from_bytes, field).tolist() == getattr(from_pysam, field).tolist(), field
+
+
+@pytest.fixture
+def csi_bam(tmp_path, contigs):
+    """The same reads indexed with CSI: read through pysam, in regions, by worker processes."""
+    path = write_bam(tmp_path / "csi.bam", contigs, READS, index=False)
+    pysam.index("-c", str(path))
+    assert bai_path(path) is None
+    return path
+
+
+@pytest.mark.parametrize("options", [{}, {"unclipped": True}, {"signal": "three_prime", "mate": 2}])
+def test_regions_workers_and_readers_do_not_change_the_result(bam, csi_bam, fasta, options):
     genome = read_genome(fasta)
     with open_alignments(bam, genome) as alignments:
-        whole = count_signal(alignments, genome, ["chrom"], ReadOptions(), progress=False)
-        split = count_signal(alignments, genome, ["chrom"], ReadOptions(), workers=2, progress=False,
-                             region_size=997)
-    assert np.array_equal(whole[0]["chrom"], split[0]["chrom"]) and whole[1] == split[1]
+        fast = count_signal(alignments, genome, ["chrom", "plasmid"], ReadOptions(**options), progress=False)
+    with open_alignments(csi_bam, genome) as alignments:
+        split = count_signal(alignments, genome, ["chrom", "plasmid"], ReadOptions(**options), workers=2,
+                             progress=False, region_size=997)
+    assert all(np.array_equal(fast[0][name], split[0][name]) for name in fast[0]) and fast[1] == split[1]
 
 
 def test_missing_index_is_explained_or_built(tmp_path, contigs, fasta):
@@ -158,11 +179,22 @@ def test_truncated_and_foreign_files(tmp_path, bam, fasta):
 
 
 def test_cram_gives_the_same_signal(tmp_path, bam, fasta):
-    import pysam
-
     cram = tmp_path / "reads.cram"
     pysam.view("-C", "-T", str(fasta), "-o", str(cram), str(bam), catch_stdout=False)
     pysam.index(str(cram))
     from_bam, _ = count(bam, fasta)
     from_cram, _ = count(cram, fasta)
     assert all(np.array_equal(from_bam[name], from_cram[name]) for name in from_bam)
+
+
+def test_damaged_bam_is_a_clear_error(tmp_path, contigs, fasta):
+    many = [Read(f"r{i}", "chrom", i, "50M") for i in range(0, 4900, 2)]
+    bam = write_bam(tmp_path / "many.bam", contigs, many)
+    data = bytearray(bam.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)
+    damaged = tmp_path / "damaged.bam"
+    damaged.write_bytes(bytes(data))
+    shutil.copy(str(bam) + ".bai", str(damaged) + ".bai")
+    genome = read_genome(fasta)
+    with pytest.raises(InputError, match="damaged"), open_alignments(damaged, genome) as alignments:
+        count_signal(alignments, genome, ["chrom"], ReadOptions(), progress=False)

@@ -4,8 +4,16 @@ import pytest
 
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
-from pygenome.tracks import (Track, check_same_genome, export_track, genome_meta, load_track, read_track_meta, runs,
-                             save_track)
+from pygenome.tracks import (
+    Track,
+    check_same_genome,
+    export_track,
+    genome_meta,
+    load_track,
+    read_track_meta,
+    runs,
+    save_track,
+)
 
 
 @pytest.fixture
