@@ -83,16 +83,18 @@ def read_columns(bam: str | Path, tid: int, first: int, threads: int = 1, progre
 
     ``threads`` inflate BGZF blocks in parallel; ``progress(n)`` is called with the compressed bytes consumed.
     """
-    carry = np.zeros(0, dtype=np.uint8)
+    carry = b""
     skip = first & 0xFFFF
     with open(bam, "rb") as handle, concurrent.futures.ThreadPoolExecutor(max(threads, 1)) as pool:
         handle.seek(first >> 16)
-        for compressed, inflated in _inflated_chunks(handle, pool, threads, str(bam)):
+        for compressed, parts in _one_ahead(_inflated_chunks(handle, pool, threads, str(bam))):
+            blocks = [block for part in parts for block in part]
             if progress is not None:
                 progress(compressed)
-            data = inflated[skip:] if skip else inflated
-            skip = 0
-            buffer = np.concatenate((carry, np.frombuffer(data, dtype=np.uint8)))
+            if skip:
+                blocks[0] = blocks[0][skip:]
+                skip = 0
+            buffer = np.frombuffer(b"".join([carry, *blocks]), dtype=np.uint8)
             columns = [np.empty(buffer.size // _MIN_RECORD + 1, dtype=np.int64) for _ in Columns._fields]
             consumed, count, done = _parse_records(buffer, tid, *columns)
             if consumed < 0:
@@ -101,13 +103,24 @@ def read_columns(bam: str | Path, tid: int, first: int, threads: int = 1, progre
             yield Columns(*(column[:count] for column in columns))
             if done:
                 return
-            carry = buffer[consumed:]
-    if carry.size:
+            carry = buffer[consumed:].tobytes()
+    if carry:
         raise InputError(f"{bam}: ends inside a BAM record; the file is truncated: create it again")
 
 
-def _inflated_chunks(handle, pool, threads: int, path: str) -> Iterator[tuple[int, bytes]]:
-    """``(compressed bytes, inflated bytes)`` of consecutive runs of whole BGZF blocks."""
+def _one_ahead(iterator):
+    """Yield from ``iterator`` while it already works on the next item (here: the next chunk's inflation runs in the
+    pool while the current chunk is parsed)."""
+    current = next(iterator, None)
+    while current is not None:
+        upcoming = next(iterator, None)
+        yield current
+        current = upcoming
+
+
+def _inflated_chunks(handle, pool, threads: int, path: str) -> Iterator[tuple[int, Iterator[list[bytes]]]]:
+    """``(compressed bytes, inflated blocks in groups)`` of consecutive runs of whole BGZF blocks; the groups are
+    inflated by the pool as soon as the run is read."""
     pending = b""
     while True:
         chunk = handle.read(_READ_BYTES)
@@ -133,7 +146,7 @@ def _inflated_chunks(handle, pool, threads: int, path: str) -> Iterator[tuple[in
         view = memoryview(data)
         groups = np.array_split(np.array(spans), max(threads, 1))
         parts = pool.map(_inflate_blocks, [(view, group, path) for group in groups if len(group)])
-        yield offset, b"".join(block for part in parts for block in part)
+        yield offset, parts
 
 
 def _inflate_blocks(job) -> list[bytes]:
