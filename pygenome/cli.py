@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     steps = parser.add_subparsers(dest="command", required=True, metavar="<command>")
     _add_label(steps)
     _add_export(steps)
+    _add_demo(steps)
     return parser
 
 
@@ -99,6 +100,29 @@ def _run_export(args) -> None:
     from pygenome.tracks import export_track, load_track
 
     export_track(load_track(args.track), args.out, args.format)
+
+
+def _add_demo(steps) -> None:
+    parser = steps.add_parser(
+        "demo", help="run the pipeline on the bundled E. coli data",
+        description="Simulate a dRNA-seq experiment (TEX+ and TEX-) from the bundled E. coli TSS, label it, and "
+                    "score the called sites against the known TSS.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--outdir", type=Path, default=Path("results/demo"), help="folder for the outputs")
+    parser.add_argument("--data", type=Path, default=Path("assets/demo"), help="the bundled demo data")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the simulation")
+    parser.add_argument("--threads", type=int, default=1, help="parallel readers of alignments")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_demo)
+
+
+def _run_demo(args) -> None:
+    import json
+
+    from pygenome.demo import demo
+
+    summary = demo(args.outdir, args.data, args.seed, args.threads, not args.quiet)
+    print(json.dumps(summary, indent=2))
 
 
 def main(argv=None) -> int:

@@ -86,7 +86,8 @@ def _query(reference: str, start: int, cigar) -> str:
     parts, position = [], start
     for op, size in cigar:
         if op in (0, 7, 8):  # M, =, X: reference bases (wrapping for reads past the end of a circular contig)
-            parts.append("".join(reference[(position + i) % len(reference)] for i in range(size)))
+            parts.append((reference * 2)[position % len(reference):][:size] if position + size > len(reference)
+                         else reference[position:position + size])
             position += size
         elif op in (1, 4):  # I, S
             parts.append("N" * size)
@@ -115,3 +116,35 @@ def tss_reads(sites, contigs: dict[str, str], reads_per_site, read_length: int, 
                 cigar = (f"{read_length - aligned}S" if aligned < read_length else "") + f"{aligned}M"
                 reads.append(Read(f"{prefix}{len(reads)}", contig, int(position) - aligned + 1, cigar, 0x10))
     return reads
+
+
+def tss_seq_libraries(sites, contigs: dict[str, str], rng: np.random.Generator, reads_per_site: float = 20,
+                      depletion: float = 0.1, processed_sites: int = 500, background_reads: int = 50_000,
+                      read_length: int = 50) -> tuple[list[Read], list[Read], "object"]:
+    """A treated and a control library of a dRNA-seq-like experiment (as TEX+ and TEX− are).
+
+    Primary TSS (``sites``) get Poisson(``reads_per_site``) reads in the treated library and ``depletion`` times as
+    many in the control; ``processed_sites`` random positions (processed 5' ends) get Poisson(``reads_per_site``)
+    reads in both; and ``background_reads`` 5' ends fall uniformly on both strands of each library. Returns
+    ``(treated, control, processed)``, the last the table of processed sites.
+    """
+    import pandas as pd
+
+    names = list(contigs)
+    weights = np.array([len(contigs[n]) for n in names], dtype=float)
+    picks = rng.choice(len(names), size=processed_sites, p=weights / weights.sum())
+    processed = pd.DataFrame({"contig": [names[i] for i in picks],
+                              "position": [int(rng.integers(len(contigs[names[i]]))) for i in picks],
+                              "strand": rng.choice(["+", "-"], processed_sites)})
+    libraries = []
+    for label, tss_mean in (("treated", reads_per_site), ("control", reads_per_site * depletion)):
+        picks = rng.choice(len(names), size=background_reads, p=weights / weights.sum())
+        background = pd.DataFrame({"contig": [names[i] for i in picks],
+                                   "position": [int(rng.integers(len(contigs[names[i]]))) for i in picks],
+                                   "strand": rng.choice(["+", "-"], background_reads)})
+        reads = (tss_reads(sites, contigs, rng.poisson(tss_mean, len(sites)), read_length, rng, f"{label}_tss")
+                 + tss_reads(processed, contigs, rng.poisson(reads_per_site, processed_sites), read_length, rng,
+                             f"{label}_processed")
+                 + tss_reads(background, contigs, 1, read_length, rng, f"{label}_background"))
+        libraries.append(reads)
+    return libraries[0], libraries[1], processed
