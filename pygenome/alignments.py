@@ -107,8 +107,13 @@ def open_alignments(path: str | Path, genome: Genome, build_index: bool = False,
 
 
 def _open(path: str, genome: Genome, threads: int):
+    """The alignment file; a CRAM is decoded against the genome FASTA, which must then be plain or bgzip."""
     try:
-        return pysam.AlignmentFile(path, "r", reference_filename=genome.path, threads=threads)
+        alignments = pysam.AlignmentFile(path, "r", threads=threads)
+        if alignments.is_cram:
+            alignments.close()
+            alignments = pysam.AlignmentFile(path, "r", reference_filename=genome.path, threads=threads)
+        return alignments
     except (OSError, ValueError) as error:
         if "truncated" in str(error):
             raise InputError(f"{path}: truncated ({error}): the file is incomplete; copy or create it again") from error
@@ -150,7 +155,8 @@ def count_signal(alignments, genome: Genome, contig_names, options: ReadOptions,
     offsets = contig_offsets(bai) if bai else None
     for name in contig_names:
         if name not in alignments.references:
-            raise InputError(f"{path}: contig {name!r} is not in the alignment header")
+            raise InputError(f"{path}: contig {name!r} is not in the alignment header; align the reads to the whole "
+                             "genome, or label only the contigs it has (--contig)")
     records = _indexed_records(alignments)
     total = sum(records.get(name, 0) for name in contig_names) if records else None
     arrays, stats = {}, {}
@@ -163,7 +169,8 @@ def count_signal(alignments, genome: Genome, contig_names, options: ReadOptions,
                 batches = () if first is None else (
                     (columns, None) for columns in read_columns(path, alignments.get_tid(name), first, workers))
             else:
-                jobs = [(path, genome.path, name, start, min(start + region_size, contig.length), options)
+                reference = genome.path if alignments.is_cram else None
+                jobs = [(path, reference, name, start, min(start + region_size, contig.length), options)
                         for start in range(0, contig.length, region_size)]
                 batches = _map(_read_region, jobs, workers)
             arrays[name], stats[name] = _tally(batches, contig.length, contig.circular, options, path, name, bar)
@@ -190,11 +197,11 @@ def _map(function, jobs, workers: int):
 def _read_region(job):
     """:class:`Columns` of the reads whose leftmost aligned base lies in ``start..end`` of one contig, read with
     pysam, and for the coverage signal their aligned blocks as ``(read index, block start, block end)`` arrays."""
-    path, fasta, name, region_start, region_end, options = job
+    path, reference, name, region_start, region_end, options = job
     fields = [array("q") for _ in Columns._fields]
     start_of, end_of, flag_of, mapq_of, left_of, right_of = (column.append for column in fields)
     blocks = (array("q"), array("q"), array("q")) if options.signal == "coverage" else None
-    with pysam.AlignmentFile(path, "r", reference_filename=fasta) as alignments:
+    with pysam.AlignmentFile(path, "r", reference_filename=reference) as alignments:
         try:
             for read in alignments.fetch(name, region_start, region_end):
                 start = read.reference_start
