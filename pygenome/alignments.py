@@ -65,6 +65,8 @@ class ReadOptions:
             raise InputError(f"strandedness must be one of {', '.join(STRANDEDNESS)}, not {self.strandedness!r}")
         if self.mate not in (1, 2):
             raise InputError(f"mate must be 1 or 2, not {self.mate!r}")
+        if self.min_mapq < 0:
+            raise InputError(f"min_mapq must be 0 or more, not {self.min_mapq}")
 
     @property
     def drop_mask(self) -> int:
@@ -112,6 +114,9 @@ def _open(path: str, genome: Genome, threads: int):
         alignments = pysam.AlignmentFile(path, "r", threads=threads)
         if alignments.is_cram:
             alignments.close()
+            if _plain_gzip(genome.path):
+                raise InputError(f"{path}: a CRAM is decoded against the genome, and {genome.path} is gzip-compressed; "
+                                 f"give it plain or bgzip-compressed (`zcat {genome.path} | bgzip > genome.fa.gz`)")
             alignments = pysam.AlignmentFile(path, "r", reference_filename=genome.path, threads=threads)
         return alignments
     except (OSError, ValueError) as error:
@@ -119,6 +124,19 @@ def _open(path: str, genome: Genome, threads: int):
             raise InputError(f"{path}: truncated ({error}): the file is incomplete; copy or create it again") from error
         raise InputError(f"{path}: cannot open as BAM or CRAM ({error}); for a CRAM, the genome FASTA must be "
                          "plain or bgzip-compressed with a .fai index (samtools faidx)") from error
+
+
+def _plain_gzip(path: str) -> bool:
+    """Gzip without BGZF's extra field (which htslib cannot index)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return head[:2] == b"\x1f\x8b" and not head[3] & 0x04
+
+
+def mapped_reads(alignments) -> int | None:
+    """Mapped reads over the whole file, from its index (None when the index keeps no counts, as CRAM's)."""
+    counts = _indexed_records(alignments, "mapped")
+    return sum(counts.values()) if counts else None
 
 
 def _check_alignments(alignments, path: str, genome: Genome) -> None:
@@ -177,9 +195,9 @@ def count_signal(alignments, genome: Genome, contig_names, options: ReadOptions,
     return arrays, stats
 
 
-def _indexed_records(alignments) -> dict:
+def _indexed_records(alignments, which: str = "total") -> dict:
     try:
-        return {entry.contig: entry.total for entry in alignments.get_index_statistics()}
+        return {entry.contig: getattr(entry, which) for entry in alignments.get_index_statistics()}
     except (ValueError, AttributeError):  # CRAM indexes keep no counts
         return {}
 
@@ -201,8 +219,8 @@ def _read_region(job):
     fields = [array("q") for _ in Columns._fields]
     start_of, end_of, flag_of, mapq_of, left_of, right_of = (column.append for column in fields)
     blocks = (array("q"), array("q"), array("q")) if options.signal == "coverage" else None
-    with pysam.AlignmentFile(path, "r", reference_filename=reference) as alignments:
-        try:
+    try:
+        with pysam.AlignmentFile(path, "r", reference_filename=reference) as alignments:
             for read in alignments.fetch(name, region_start, region_end):
                 start = read.reference_start
                 if start < region_start:  # begins in an earlier region, which counts it
@@ -213,15 +231,16 @@ def _read_region(job):
                         blocks[1].append(block[0])
                         blocks[2].append(block[1])
                 start_of(start)
-                end_of(read.reference_end if read.reference_end is not None else start)
+                end = read.reference_end
+                end_of(end if end is not None else start + 1)  # a mapped read without CIGAR covers its position
                 flag_of(read.flag)
                 mapq_of(read.mapping_quality)
                 cigar = read.cigartuples if options.unclipped else None
                 left_of(_clipped(cigar, 0) if cigar else 0)
                 right_of(_clipped(cigar, -1) if cigar else 0)
-        except OSError as error:
-            raise InputError(f"{path}: cannot read alignments on {name} ({error}); the file is truncated or "
-                             "corrupt") from error
+    except OSError as error:  # also when closing fails after a read error
+        raise InputError(f"{path}: cannot read alignments on {name} ({error}); the file is truncated or "
+                         "corrupt, or its index does not belong to it (re-index it with samtools index)") from error
     columns = Columns(*(np.array(column, dtype=np.int64) for column in fields))
     return columns, None if blocks is None else tuple(np.array(b, dtype=np.int64) for b in blocks)
 
@@ -321,8 +340,3 @@ def _coverage(bounds: np.ndarray, length: int, circular: bool) -> np.ndarray:
         ends = np.minimum(ends, length)
     delta = np.bincount(starts, minlength=length + 1) - np.bincount(ends, minlength=length + 1)
     return np.cumsum(delta[:length]).astype(np.int32)
-
-
-def library_size(stats: dict) -> int:
-    """Reads used over all contigs of ``count_signal``'s stats."""
-    return sum(contig["used"] for contig in stats.values())

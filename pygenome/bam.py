@@ -32,8 +32,8 @@ _MIN_RECORD = 37  # block_size (4) + fixed fields (32) + the read name's NUL
 
 class Columns(NamedTuple):
     """Fields of n alignment records, each an ``int64`` array of shape ``(n,)``: ``start`` (0-based leftmost aligned
-    base), ``end`` (exclusive end of the alignment on the reference; ``start`` for unmapped records), ``flag``,
-    ``mapq``, and the bases clipped (soft + hard) at the ``left_clip`` and ``right_clip`` ends."""
+    base), ``end`` (exclusive end of the alignment on the reference; ``start + 1`` for records without CIGAR),
+    ``flag``, ``mapq``, and the bases clipped (soft + hard) at the ``left_clip`` and ``right_clip`` ends."""
 
     start: np.ndarray
     end: np.ndarray
@@ -83,6 +83,9 @@ def read_columns(bam: str | Path, tid: int, first: int, threads: int = 1, progre
 
     ``threads`` inflate BGZF blocks in parallel; ``progress(n)`` is called with the compressed bytes consumed.
     """
+    if first >> 16 >= Path(bam).stat().st_size:
+        raise InputError(f"{bam}: its index points past the end of the file: the index is not its own; re-index it "
+                         f"with `samtools index {bam}`")
     carry = b""
     skip = first & 0xFFFF
     with open(bam, "rb") as handle, concurrent.futures.ThreadPoolExecutor(max(threads, 1)) as pool:
@@ -98,8 +101,8 @@ def read_columns(bam: str | Path, tid: int, first: int, threads: int = 1, progre
             columns = [np.empty(buffer.size // _MIN_RECORD + 1, dtype=np.int64) for _ in Columns._fields]
             consumed, count, done = _parse_records(buffer, tid, *columns)
             if consumed < 0:
-                raise InputError(f"{bam}: corrupt BAM record near compressed offset {handle.tell()}; "
-                                 "the file is damaged: create it again")
+                raise InputError(f"{bam}: corrupt BAM record near compressed offset {handle.tell()}; the file is "
+                                 f"damaged, or its index is not its own: re-index it with `samtools index {bam}`")
             yield Columns(*(column[:count] for column in columns))
             if done:
                 return
@@ -127,11 +130,12 @@ def _inflated_chunks(handle, pool, threads: int, path: str) -> Iterator[tuple[in
         data = pending + chunk
         if not data:
             return
+        base = handle.tell() - len(data)  # file offset of data[0]
         spans, offset = [], 0
         while offset + 18 <= len(data):
             if data[offset:offset + 4] != _BGZF_MAGIC:
-                raise InputError(f"{path}: not a BGZF block at compressed offset {handle.tell() - len(data) + offset}"
-                                 "; the file is damaged or not a BAM")
+                raise InputError(f"{path}: no BGZF block at compressed offset {base + offset}; its index is not its "
+                                 f"own (re-index it with `samtools index {path}`) or the file is damaged")
             size = struct.unpack_from("<H", data, offset + 16)[0] + 1
             if offset + size > len(data):
                 break
@@ -145,22 +149,22 @@ def _inflated_chunks(handle, pool, threads: int, path: str) -> Iterator[tuple[in
         pending = data[offset:]
         view = memoryview(data)
         groups = np.array_split(np.array(spans), max(threads, 1))
-        parts = pool.map(_inflate_blocks, [(view, group, path) for group in groups if len(group)])
+        parts = pool.map(_inflate_blocks, [(view, group, base, path) for group in groups if len(group)])
         yield offset, parts
 
 
 def _inflate_blocks(job) -> list[bytes]:
-    view, spans, path = job
+    view, spans, base, path = job
     blocks = []
     for offset, size in spans:
         try:
             block = _zlib.decompress(view[offset + 18:offset + size - 8], -15)
         except _zlib.error as error:
-            raise InputError(f"{path}: BGZF block does not inflate ({error}); the file is damaged: create it "
-                             "again") from error
+            raise InputError(f"{path}: BGZF block at compressed offset {base + offset} does not inflate ({error}); "
+                             "the file is damaged: create it again") from error
         if len(block) != struct.unpack_from("<I", view, offset + size - 4)[0]:
-            raise InputError(f"{path}: BGZF block at compressed offset {offset} inflates to the wrong size; the file "
-                             "is damaged")
+            raise InputError(f"{path}: BGZF block at compressed offset {base + offset} inflates to the wrong size; "
+                             "the file is damaged")
         blocks.append(block)
     return blocks
 
@@ -206,7 +210,7 @@ def _parse_records(buffer, tid, start, end, flag, mapq, left_clip, right_clip): 
                 else:
                     left += length
         start[count] = position
-        end[count] = position + span
+        end[count] = position + max(span, 1)  # a mapped read without CIGAR covers its position
         flag[count] = np.int64(buffer[record + 14]) | (np.int64(buffer[record + 15]) << 8)
         mapq[count] = buffer[record + 9]
         left_clip[count] = left

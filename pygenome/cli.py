@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     steps = parser.add_subparsers(dest="command", required=True, metavar="<command>")
     _add_label(steps)
     _add_export(steps)
+    _add_train(steps)
     _add_demo(steps)
     return parser
 
@@ -77,11 +78,13 @@ def _run_label(args) -> None:
         signal=args.signal, strandedness=args.strandedness, mate=args.mate, min_mapq=args.min_mapq,
         unclipped=args.unclipped, keep_secondary=args.keep_secondary, keep_supplementary=args.keep_supplementary,
         keep_duplicates=args.keep_duplicates, keep_qc_fail=args.keep_qc_fail)
-    label(args.fasta, args.outdir, args.prefix, bam=args.bam, control_bam=args.control_bam, sites=args.sites,
+    qc = label(args.fasta, args.outdir, args.prefix, bam=args.bam, control_bam=args.control_bam, sites=args.sites,
           peaks=args.peaks, contigs=args.contigs, topology=args.topology, reads=reads,
           calling=SiteCalling(args.min_count, args.distance, args.min_enrichment, args.pseudocount),
           binning=Binning(args.bin_length, args.bin_stride, args.min_overlap), build_index=args.build_index,
           workers=args.threads, progress=not args.quiet)
+    for warning in qc["warnings"]:
+        print(f"pygenome label: warning: {warning}", file=sys.stderr)
 
 
 def _add_export(steps) -> None:
@@ -100,6 +103,59 @@ def _run_export(args) -> None:
     from pygenome.tracks import export_track, load_track
 
     export_track(load_track(args.track), args.out, args.format)
+
+
+def _add_train(steps) -> None:
+    parser = steps.add_parser(
+        "train", help="label tracks → a trained transformer (alone, or under torchrun for DDP)",
+        description="Train the transformer on one or more genomes and their label tracks. Under `torchrun "
+                    "--nproc_per_node N` the same command trains with DistributedDataParallel (NCCL on GPU, gloo on "
+                    "CPU); the global batch does not change with N.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--genome", nargs=3, action="append", required=True, metavar=("ID", "FASTA", "LABELS"),
+                        help="a genome id, its FASTA and its label track (<prefix>.labels.track.npz); repeatable")
+    parser.add_argument("--outdir", required=True, type=Path, help="the model folder to write")
+    parser.add_argument("--preset", choices=("cpu", "paper"), default="cpu",
+                        help="cpu: a regime that learns in minutes on a CPU; paper: Clauwaert & Waegeman's model "
+                             "and regime (a GPU's work)")
+    parser.add_argument("--config", type=Path,
+                        help='JSON file of settings over the preset: {"model": {...}, "training": {...}}')
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="settings over the preset and --config, e.g. steps=500 n_layers=2 (values as JSON)")
+    parser.add_argument("--resume", action="store_true", help="continue from the folder's last checkpoint")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--threads", type=int, help="CPU threads per process (default: PyTorch's)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_train)
+
+
+def _run_train(args) -> None:
+    import json
+
+    import torch
+
+    from pygenome.data import GenomeInput
+    from pygenome.train import configs, train
+
+    overrides = {}
+    if args.config:
+        try:
+            overrides = json.loads(args.config.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise InputError(f"{args.config}: cannot read as JSON settings ({error})") from error
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if not value:
+            raise InputError(f"--set {item!r}: expected NAME=VALUE")
+        try:
+            overrides[name] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[name] = value
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model_config, train_config = configs(args.preset, overrides)
+    train([GenomeInput(*genome) for genome in args.genome], args.outdir, model_config, train_config,
+          resume=args.resume, device=args.device, progress=not args.quiet)
 
 
 def _add_demo(steps) -> None:

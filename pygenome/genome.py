@@ -50,6 +50,7 @@ class Genome:
     path: str
     contigs: tuple[Contig, ...]
     codes: dict[str, np.ndarray] = field(repr=False)
+    untagged: tuple[str, ...] = ()  # contigs read as linear by "auto" for want of a [topology=...] tag
 
     @property
     def checksum(self) -> str:
@@ -104,18 +105,18 @@ def one_hot(codes: np.ndarray, dtype=np.float32) -> np.ndarray:
     return np.moveaxis(eye[codes], -1, -2)
 
 
-def windows(codes: np.ndarray, starts, length: int, circular: bool) -> np.ndarray:
+def windows(codes: np.ndarray, starts, length: int, circular: bool, fill=N_CODE) -> np.ndarray:
     """Windows ``codes[start:start + length]`` for each start: shape ``(len(starts), length)``.
 
     Starts may lie outside ``0..len(codes)``. On a circular contig the windows wrap around the origin; on a linear one
-    the positions off either end read as N.
+    the positions off either end read as ``fill`` (N for sequences). Works for any 1-D array (labels too).
     """
     index = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(length, dtype=np.int64)
     size = codes.shape[0]
     if circular:
         return codes[index % size]
     inside = (index >= 0) & (index < size)
-    return np.where(inside, codes[np.clip(index, 0, size - 1)], np.uint8(N_CODE))
+    return np.where(inside, codes[np.clip(index, 0, size - 1)], np.asarray(fill, dtype=codes.dtype))
 
 
 def read_genome(path: str | Path, topology: str = "auto") -> Genome:
@@ -129,7 +130,7 @@ def read_genome(path: str | Path, topology: str = "auto") -> Genome:
     path = str(path)
     if not Path(path).is_file():
         raise InputError(f"{path}: genome FASTA not found")
-    contigs, codes = [], {}
+    contigs, codes, untagged = [], {}, []
     try:
         with pysam.FastxFile(path) as fasta:
             for number, record in enumerate(fasta, start=1):
@@ -142,15 +143,17 @@ def read_genome(path: str | Path, topology: str = "auto") -> Genome:
                     raise InputError(f"{where}: empty sequence; remove the record or give it its sequence")
                 array = encode(sequence, where)
                 circular = _is_circular(record.comment or "", topology)
+                if topology == "auto" and not _TOPOLOGY_TAG.search(record.comment or ""):
+                    untagged.append(name)
                 md5 = hashlib.md5(sequence.upper().encode()).hexdigest()
                 contigs.append(Contig(name, int(array.size), circular, md5))
                 codes[name] = array
-    except OSError as error:
-        raise InputError(f"{path}: cannot read as FASTA ({error}); is it a (b)gzip-compressed or plain FASTA "
-                         "file?") from error
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read as FASTA ({error}); is it a whole (b)gzip-compressed or plain FASTA "
+                         "file? A truncated download gives this too") from error
     if not contigs:
         raise InputError(f"{path}: no FASTA records; a genome FASTA starts with a '>name' header line")
-    return Genome(path, tuple(contigs), codes)
+    return Genome(path, tuple(contigs), codes, tuple(untagged))
 
 
 def _is_circular(comment: str, topology: str) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pygenome import __version__
-from pygenome.alignments import ReadOptions, count_signal, library_size, open_alignments
+from pygenome.alignments import ReadOptions, count_signal, mapped_reads, open_alignments
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
 from pygenome.outputs import atomic_outputs
@@ -46,6 +46,14 @@ class SiteCalling:
     min_enrichment: float = 2.0
     pseudocount: float = 1.0
 
+    def __post_init__(self):
+        if self.min_count < 1 or self.distance < 0:
+            raise InputError(f"min_count must be at least 1 and distance at least 0 (got {self.min_count}, "
+                             f"{self.distance})")
+        if self.min_enrichment <= 0 or self.pseudocount <= 0:
+            raise InputError(f"min_enrichment and pseudocount must be positive (got {self.min_enrichment}, "
+                             f"{self.pseudocount})")
+
 
 @dataclass(frozen=True)
 class Binning:
@@ -55,6 +63,10 @@ class Binning:
     bin_length: int = 200
     bin_stride: int = 50
     min_overlap: float = 0.5
+
+    def __post_init__(self):
+        if self.bin_length < 1 or self.bin_stride < 1 or not 0 < self.min_overlap <= 1:
+            raise InputError("bin length and stride must be positive and the minimum overlap in (0, 1]")
 
 
 def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, peaks=(), contigs=None,
@@ -71,9 +83,15 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
         raise InputError("a control library (--control-bam) needs the treated one (--bam)")
     if control_bam is not None and reads.signal != "five_prime":
         raise InputError("site calling (and so --control-bam) needs the five_prime signal")
+    if workers < 1:
+        raise InputError(f"threads must be at least 1, not {workers}")
     genome = read_genome(fasta, topology)
     names = [contig.name for contig in genome.contigs] if contigs is None else list(dict.fromkeys(contigs))
     chosen = [genome.contig(name) for name in names]
+    warnings = []
+    if genome.untagged:
+        warnings.append(f"{fasta}: no [topology=...] in the header of {', '.join(genome.untagged)}: read as linear "
+                        "(no wrap-around at the origin); pass --topology circular for complete prokaryote genomes")
     outdir = Path(outdir)
     producer = {"step": "label", "pygenome": __version__, "parameters": {
         "fasta": Path(fasta).name, "bam": _name(bam), "control_bam": _name(control_bam), "sites": _name(sites),
@@ -85,18 +103,21 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
     site_tables = []
 
     if bam is not None:
-        signal, stats = _read_signal(bam, genome, names, reads, build_index, workers, progress)
-        qc["reads"] = _total(stats)
-        control = control_stats = None
+        signal, stats, size = _read_signal(bam, genome, names, reads, build_index, workers, progress)
+        qc["reads"] = {**_total(stats), "library_size": size}
+        control = None
         if control_bam is not None:
-            control, control_stats = _read_signal(control_bam, genome, names, reads, build_index, workers, progress)
-            qc["control_reads"] = _total(control_stats)
+            control, control_stats, control_size = _read_signal(control_bam, genome, names, reads, build_index,
+                                                                workers, progress)
+            qc["control_reads"] = {**_total(control_stats), "library_size": control_size}
         outputs["signal.track.npz"] = Track("signal", genome_meta(genome), signal, producer)
         for contig in chosen:
             qc["contigs"][contig.name]["reads"] = stats[contig.name]
             qc["contigs"][contig.name]["signal_per_strand"] = signal[contig.name].sum(axis=1).tolist()
+            if not stats[contig.name]["seen"]:
+                warnings.append(f"{bam}: no alignments on {contig.name}: its signal is zero")
             if reads.signal == "five_prime":
-                sizes = (library_size(stats), library_size(control_stats)) if control is not None else None
+                sizes = (size, control_size) if control is not None else None
                 called = call_sites(contig.name, signal[contig.name], contig.circular, calling.min_count,
                                     calling.distance, None if control is None else control[contig.name], sizes,
                                     calling.min_enrichment, calling.pseudocount)
@@ -125,23 +146,30 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
         outputs["bins.bed"] = bins
         qc["bins"] = {"total": len(bins), "positive": {task: int(bins[task].sum()) for task in bins.columns[3:]}}
 
+    qc["warnings"] = warnings
     _write(outdir, prefix, outputs, qc)
     return qc
 
 
 def _read_signal(path, genome, names, reads, build_index, workers, progress):
+    """``(signal, stats, library size)``: the library size, which normalises the enrichment test, is the mapped reads
+    of the whole file (from its index), so labelling one contig at a time calls the same sites as labelling all;
+    for a CRAM, whose index keeps no counts, it is the reads used on the contigs labelled."""
     alignments = open_alignments(path, genome, build_index=build_index)
     with alignments:
+        mapped = mapped_reads(alignments)
+        if mapped == 0:
+            raise InputError(f"{path}: no mapped reads ({alignments.nocoordinate} unplaced); is it the right "
+                             "alignment file, and were the reads aligned?")
         signal, stats = count_signal(alignments, genome, names, reads, workers=workers, progress=progress)
-        unplaced = alignments.nocoordinate
-    if not any(s["seen"] for s in stats.values()):
-        raise InputError(f"{path}: no alignments on {', '.join(names)} ({unplaced} unplaced reads); is it the right "
-                         "BAM for this genome, and were the reads aligned?")
-    if not any(s["used"] for s in stats.values()):
-        dropped = _total(stats)["dropped"]
-        raise InputError(f"{path}: every alignment on {', '.join(names)} was filtered out ({dropped}); check "
-                         "--min-mapq, --mate and the --keep-* options")
-    return signal, stats
+    total = _total(stats)
+    if mapped is None and not total["seen"]:
+        raise InputError(f"{path}: no alignments on {', '.join(names)}; is it the right alignment file for this "
+                         "genome, and were the reads aligned?")
+    if total["seen"] and not total["used"]:
+        raise InputError(f"{path}: every alignment on {', '.join(names)} was filtered out ({total['dropped']}); "
+                         "check --min-mapq, --mate and the --keep-* options")
+    return signal, stats, mapped if mapped is not None else total["used"]
 
 
 def _total(stats: dict) -> dict:
@@ -158,8 +186,6 @@ def bin_labels(peak_sets: list[pd.DataFrame], tasks: list[str], contigs, binning
 
     Bins start every ``bin_stride`` nt and lie wholly within their contig (0-based, half-open).
     """
-    if binning.bin_length < 1 or binning.bin_stride < 1 or not 0 < binning.min_overlap <= 1:
-        raise InputError("bin length and stride must be positive and the minimum overlap in (0, 1]")
     if len(set(tasks)) != len(tasks):
         raise InputError(f"peak files must have distinct names (their names are the task names): {tasks}")
     frames = []
@@ -189,7 +215,12 @@ def _name(path):
     return None if path is None else Path(path).name
 
 
+OUTPUTS = ("signal.track.npz", "sites.bed", "labels.track.npz", "bins.bed", "qc.json")
+
+
 def _write(outdir: Path, prefix: str, outputs: dict, qc: dict) -> None:
+    """Write the outputs of this run, and remove those of an earlier run with the same prefix that this one does not
+    make (so a folder never mixes the outputs of two runs)."""
     paths = {key: outdir / f"{prefix}.{key}" for key in [*outputs, "qc.json"]}
     with atomic_outputs(*paths.values()) as temps:
         temp_of = dict(zip(paths, temps))
@@ -201,6 +232,9 @@ def _write(outdir: Path, prefix: str, outputs: dict, qc: dict) -> None:
             else:
                 value.rename(columns={"contig": "#contig"}).to_csv(temp_of[key], sep="\t", index=False)
         temp_of["qc.json"].write_text(json.dumps(qc, indent=2, default=_json_default) + "\n")
+    for key in OUTPUTS:
+        if key not in paths:
+            (outdir / f"{prefix}.{key}").unlink(missing_ok=True)
 
 
 def _json_default(value):

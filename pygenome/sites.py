@@ -18,6 +18,8 @@ Calling sites from a 5'-end signal: a position is a site when
 
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
 import pandas as pd
 
@@ -123,16 +125,17 @@ def read_intervals(path, genome) -> pd.DataFrame:
 
 
 def _bed_lines(path):
+    opener = gzip.open if str(path).endswith(".gz") else open
     try:
-        with open(path) as handle:
+        with opener(path, "rt") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip() or line.startswith(("#", "track", "browser")):
                     continue
                 yield number, line.rstrip("\n").split("\t")
     except FileNotFoundError:
         raise InputError(f"{path}: BED file not found") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text BED file (is it compressed? decompress it first)") from None
+    except (UnicodeDecodeError, OSError) as error:
+        raise InputError(f"{path}: not a readable text or gzip BED file ({error})") from None
 
 
 def _interval(path, number: int, fields: list[str], lengths: dict) -> tuple[str, int, int]:

@@ -198,3 +198,56 @@ def test_damaged_bam_is_a_clear_error(tmp_path, contigs, fasta):
     genome = read_genome(fasta)
     with pytest.raises(InputError, match="damaged"), open_alignments(damaged, genome) as alignments:
         count_signal(alignments, genome, ["chrom"], ReadOptions(), progress=False)
+
+
+def test_reads_without_cigar_count_at_their_position(tmp_path, contigs, fasta):
+    """htslib keeps a mapped record without CIGAR as written (its SAM parser would mark it unmapped)."""
+    bam = tmp_path / "nocigar.bam"
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": n, "LN": len(s)} for n, s in contigs.items()]}
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        segment = pysam.AlignedSegment(out.header)
+        segment.query_name, segment.flag, segment.reference_id, segment.reference_start = "rev", 0x10, 0, 300
+        segment.mapping_quality, segment.query_sequence = 60, "ACGTACGTAC"
+        out.write(segment)
+    pysam.index(str(bam))
+    signal, _ = count(bam, fasta)
+    assert nonzero(signal["chrom"])["-"] == [300]
+    columns, _ = _read_region((str(bam), None, "chrom", 0, 5000, ReadOptions()))
+    assert columns.end.tolist() == [301]
+
+
+def test_damaged_file_read_through_pysam_is_a_clear_error(tmp_path, contigs, fasta):
+    many = [Read(f"r{i}", "chrom", i, "50M") for i in range(0, 4900, 2)]
+    bam = write_bam(tmp_path / "many.bam", contigs, many, index=False)
+    data = bytearray(bam.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)
+    damaged = tmp_path / "damaged.bam"
+    damaged.write_bytes(bytes(data))
+    pysam.index("-c", str(bam))
+    shutil.copy(str(bam) + ".csi", str(damaged) + ".csi")
+    genome = read_genome(fasta)
+    with pytest.raises(InputError, match="truncated or corrupt"), open_alignments(damaged, genome) as alignments:
+        count_signal(alignments, genome, ["chrom"], ReadOptions(signal="coverage"), progress=False)
+
+
+def test_an_index_of_another_file_is_named_as_the_cause(tmp_path, contigs, fasta, bam):
+    other = write_bam(tmp_path / "other.bam", contigs, [Read(f"o{i}", "chrom", i, "50M") for i in range(4000)]
+                      + [Read("p", "plasmid", 10, "50M")])
+    stale = tmp_path / "stale.bam"
+    shutil.copy(bam, stale)
+    shutil.copy(str(other) + ".bai", str(stale) + ".bai")
+    genome = read_genome(fasta)
+    with pytest.raises(InputError, match="index is not its own"), open_alignments(stale, genome) as alignments:
+        count_signal(alignments, genome, ["plasmid"], ReadOptions(), progress=False)
+
+
+def test_cram_needs_a_bgzip_or_plain_genome(tmp_path, bam, fasta, contigs):
+    import gzip
+
+    cram = tmp_path / "reads.cram"
+    pysam.view("-C", "-T", str(fasta), "-o", str(cram), str(bam), catch_stdout=False)
+    pysam.index(str(cram))
+    gzipped = tmp_path / "genome_gzip.fa.gz"
+    gzipped.write_bytes(gzip.compress(fasta.read_bytes()))
+    with pytest.raises(InputError, match="gzip-compressed; give it plain or bgzip"):
+        open_alignments(cram, read_genome(gzipped))

@@ -89,3 +89,15 @@ def test_missing_fasta_and_unknown_contig(tmp_path, fasta):
         read_genome(tmp_path / "nope.fa")
     with pytest.raises(InputError, match="no contig named 'chr9'"):
         read_genome(fasta).contig("chr9")
+
+
+def test_truncated_or_binary_fasta_is_a_clear_error(tmp_path, contigs):
+    whole = write_fasta(tmp_path / "g.fa.gz", [(n, s * 20, None) for n, s in contigs.items()])
+    cut = tmp_path / "cut.fa.gz"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(InputError, match="truncated download"):
+        read_genome(cut)
+    binary = tmp_path / "noise.fa"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match="cannot read as FASTA"):
+        read_genome(binary)

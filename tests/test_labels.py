@@ -140,7 +140,7 @@ def test_bad_input_writes_nothing_and_keeps_earlier_outputs(tmp_path, fasta, tss
 def test_empty_bam_and_nothing_to_label(tmp_path, contigs, fasta, capsys):
     empty = write_bam(tmp_path / "empty.bam", contigs, [])
     assert run_label("--fasta", fasta, "--bam", empty, "--outdir", tmp_path / "o", "--prefix", "e") == 2
-    assert "no alignments on chrom, plasmid" in capsys.readouterr().err
+    assert "no mapped reads" in capsys.readouterr().err
     assert run_label("--fasta", fasta, "--outdir", tmp_path / "o", "--prefix", "e") == 2
     assert "nothing to label from" in capsys.readouterr().err
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
@@ -151,3 +151,55 @@ def test_export_subcommand(tmp_path, fasta, tss_bam):
     assert run_label("--fasta", fasta, "--bam", tss_bam, "--outdir", out, "--prefix", "g") == 0
     assert main(["export", str(out / "g.signal.track.npz"), "--format", "bigwig", "--out", str(out / "g")]) == 0
     assert (out / "g.plus.bw").exists() and (out / "g.minus.bw").exists()
+
+
+def test_one_contig_at_a_time_calls_the_sites_of_the_whole_genome(tmp_path, contigs, fasta, planted, tss_bam):
+    rng = np.random.default_rng(5)
+    control = write_bam(tmp_path / "control.bam", contigs, tss_reads(planted.iloc[:8], contigs, 9, 40, rng))
+    common = ["--fasta", fasta, "--bam", tss_bam, "--control-bam", control, "--min-mapq", 10]
+    assert run_label(*common, "--outdir", tmp_path / "all", "--prefix", "g") == 0
+    assert run_label(*common, "--contig", "plasmid", "--outdir", tmp_path / "one", "--prefix", "g") == 0
+    whole = pd.read_csv(tmp_path / "all" / "g.sites.bed", sep="\t")
+    alone = pd.read_csv(tmp_path / "one" / "g.sites.bed", sep="\t")
+    pd.testing.assert_frame_equal(whole[whole["#contig"] == "plasmid"].reset_index(drop=True), alone)
+
+
+def test_a_contig_without_reads_gets_a_zero_signal_and_a_warning(tmp_path, contigs, fasta, capsys):
+    bam = write_bam(tmp_path / "chrom_only.bam", contigs, [Read(f"r{i}", "chrom", 100, "30M") for i in range(6)])
+    assert run_label("--fasta", fasta, "--bam", bam, "--contig", "plasmid", "--outdir", tmp_path, "--prefix",
+                     "p") == 0
+    assert "no alignments on plasmid: its signal is zero" in capsys.readouterr().err
+    assert load_track(tmp_path / "p.signal.track.npz").arrays["plasmid"].sum() == 0
+
+
+def test_headers_without_topology_are_warned_about(tmp_path, contigs, capsys):
+    fasta = tmp_path / "untagged.fa"
+    fasta.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in contigs.items()))
+    bed = tmp_path / "s.bed"
+    bed.write_text("chrom\t10\t11\tx\t0\t+\n")
+    assert run_label("--fasta", fasta, "--sites", bed, "--outdir", tmp_path, "--prefix", "u") == 0
+    assert "no [topology=...] in the header of chrom, plasmid: read as linear" in capsys.readouterr().err
+    assert run_label("--fasta", fasta, "--sites", bed, "--topology", "circular", "--outdir", tmp_path, "--prefix",
+                     "u") == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_rerun_with_other_inputs_leaves_no_stale_outputs(tmp_path, fasta, tss_bam):
+    assert run_label("--fasta", fasta, "--bam", tss_bam, "--outdir", tmp_path, "--prefix", "g") == 0
+    bed = tmp_path / "known.bed.gz"
+    bed.write_bytes(__import__("gzip").compress(b"chrom\t10\t11\tx\t0\t+\n"))
+    assert run_label("--fasta", fasta, "--sites", bed, "--outdir", tmp_path, "--prefix", "g") == 0
+    assert not (tmp_path / "g.signal.track.npz").exists()
+    assert (tmp_path / "g.labels.track.npz").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--pseudocount", "0", "pseudocount must be positive"),
+    ("--min-enrichment", "-1", "min_enrichment and pseudocount must be positive"),
+    ("--min-mapq", "-5", "min_mapq must be 0 or more"),
+    ("--threads", "0", "threads must be at least 1"),
+    ("--bin-length", "0", "bin length and stride must be positive"),
+])
+def test_impossible_settings_are_refused(tmp_path, fasta, tss_bam, capsys, option, value, message):
+    assert run_label("--fasta", fasta, "--bam", tss_bam, option, value, "--outdir", tmp_path, "--prefix", "g") == 2
+    assert message in capsys.readouterr().err
