@@ -148,3 +148,31 @@ def tss_seq_libraries(sites, contigs: dict[str, str], rng: np.random.Generator, 
                  + tss_reads(background, contigs, 1, read_length, rng, f"{label}_background"))
         libraries.append(reads)
     return libraries[0], libraries[1], processed
+
+
+SIGMA70 = {"TTGACA": -35, "TATAAT": -12}  # motif → offset of its 5' base from the TSS (the -35 and -10 boxes)
+
+
+def promoter_genome(rng: np.random.Generator, length: int, n_sites: int, motifs: dict[str, int] = SIGMA70,
+                    spacing: int = 120):
+    """A random sequence with ``n_sites`` sites on both strands, each with ``motifs`` planted at fixed offsets
+    upstream of it on its own strand. Returns ``(sequence, sites)``, sites a table of ``contig`` ("chrom"),
+    ``position`` and ``strand``, at least ``spacing`` nt apart and clear of the ends."""
+    import pandas as pd
+
+    from pygenome.genome import encode, reverse_complement
+
+    codes = encode(random_sequence(length, rng)).copy()
+    slots = rng.choice(np.arange(spacing, length - spacing, spacing), size=n_sites, replace=False)
+    strands = rng.choice(["+", "-"], size=n_sites)
+    for position, strand in zip(slots, strands):
+        for motif, offset in motifs.items():
+            motif_codes = encode(motif)
+            if strand == "+":
+                start = position + offset
+                codes[start:start + len(motif)] = motif_codes
+            else:
+                end = position - offset + 1
+                codes[end - len(motif):end] = reverse_complement(motif_codes)
+    sites = pd.DataFrame({"contig": "chrom", "position": slots.astype(int), "strand": strands})
+    return decode(codes), sites.sort_values("position").reset_index(drop=True)
