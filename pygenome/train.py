@@ -97,8 +97,8 @@ PRESETS = {
     "paper": ({}, {}),
     "cpu": ({"n_layers": 3, "n_heads": 6, "d_model": 32, "d_head": 16, "context": 64},
             {"steps": 1500, "batch_size": 16, "segment_length": 128, "memory": False, "learning_rate": 2e-3,
-             "warmup_steps": 100, "site_fraction": 0.5, "eval_every": 250, "checkpoint_every": 250,
-             "patience": 0}),
+             "warmup_steps": 100, "loss": "weighted_ce", "site_fraction": 0.3, "eval_every": 300,
+             "checkpoint_every": 300, "patience": 0}),
 }
 
 

@@ -113,12 +113,7 @@ class Layer(nn.Module):
         kv = F.linear(taps, weight[1:].reshape(2 * inner, -1), bias[1:].reshape(-1))
         q = q.view(batch, segment, config.n_heads, config.d_head).transpose(1, 2) * config.d_head ** -0.5
         k, v = kv.view(batch, full.shape[1], 2, config.n_heads, config.d_head).permute(2, 0, 3, 1, 4)
-        if need_weights or self.training:
-            attended, weights = self._attend(q, k, v, remembered, need_weights)
-        else:
-            weights = None
-            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=self._bias(0, segment, 0, full.shape[1],
-                                                                                      remembered), scale=1.0)
+        attended, weights = self._attend(q, k, v, remembered, need_weights)
         attended = attended.transpose(1, 2).reshape(batch, segment, inner)
         x = self.norm(x + self.dropout(self.out(attended)))
         if config.d_feed_forward:
@@ -132,9 +127,14 @@ class Layer(nn.Module):
         return combined.reshape(3, self.config.n_heads, self.config.d_head, -1)
 
     def _attend(self, q, k, v, remembered: int, need_weights: bool):
-        """Attention written out, over blocks of queries so that keys no query of a block can see are skipped.
-        Returns ``(attended (B, H, S, d_head), weights (B, H, S, T) or None)``."""
+        """Attention over blocks of queries, each with only the keys its queries can see. Returns ``(attended (B, H,
+        S, d_head), weights (B, H, S, T) or None)``.
+
+        Written out when training (the bias needs its gradient, which the fused kernels do not give) or when the
+        weights are asked for; otherwise PyTorch's ``scaled_dot_product_attention`` with the bias as its mask.
+        """
         segment, total = q.shape[2], k.shape[2]
+        explicit = self.training or need_weights
         outputs, weights = [], None
         if need_weights:
             weights = q.new_zeros(q.shape[0], q.shape[1], segment, total)
@@ -142,8 +142,13 @@ class Layer(nn.Module):
             stop = min(start + _QUERY_BLOCK, segment)
             low = max(0, start + remembered - self.config.context)
             high = stop + remembered
+            bias = self._bias(start, stop, low, high, remembered).to(q.dtype)
+            if not explicit:  # a 4-D mask: with a 3-D one PyTorch's CPU flash kernel declines and math runs
+                outputs.append(F.scaled_dot_product_attention(q[:, :, start:stop], k[:, :, low:high],
+                                                              v[:, :, low:high], attn_mask=bias[None], scale=1.0))
+                continue
             scores = q[:, :, start:stop] @ k[:, :, low:high].transpose(-1, -2)
-            probabilities = (scores + self._bias(start, stop, low, high, remembered)).softmax(dim=-1)
+            probabilities = (scores + bias).softmax(dim=-1)
             if need_weights:
                 weights[:, :, start:stop, low:high] = probabilities
             outputs.append(self.dropout(probabilities) @ v[:, :, low:high])
