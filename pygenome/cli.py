@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label(steps)
     _add_export(steps)
     _add_train(steps)
+    _add_predict(steps)
+    _add_evaluate(steps)
     _add_demo(steps)
     return parser
 
@@ -156,6 +158,75 @@ def _run_train(args) -> None:
     model_config, train_config = configs(args.preset, overrides)
     train([GenomeInput(*genome) for genome in args.genome], args.outdir, model_config, train_config,
           resume=args.resume, device=args.device, progress=not args.quiet)
+
+
+def _add_predict(steps) -> None:
+    parser = steps.add_parser(
+        "predict", help="a model + a genome → per-nucleotide scores, called sites and attention at sites",
+        description="Score both strands of every nucleotide of the contigs (each with its full upstream context, "
+                    "wrapping the origin of circular contigs), call sites, and keep the attention of every layer "
+                    "and head at query sites.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model", required=True, type=Path, help="a model folder from pygenome train")
+    parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
+    parser.add_argument("--contig", action="append", dest="contigs", metavar="NAME",
+                        help="predict only this contig (repeatable; default: every contig)")
+    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--prefix", required=True, help="output file name prefix, e.g. <genome>.<contig>")
+    parser.add_argument("--call", choices=("peaks", "threshold", "top_k"), default="peaks",
+                        help="peaks: local maxima >= --min-score, --distance apart; threshold: every position >= "
+                             "--min-score; top_k: the --top-k highest peaks")
+    parser.add_argument("--min-score", type=float, default=0.5, help="minimum probability of a called site")
+    parser.add_argument("--distance", type=int, default=10, help="nt between called peaks")
+    parser.add_argument("--top-k", type=int, default=1000, help="sites kept by --call top_k")
+    parser.add_argument("--attention-sites", metavar="SOURCE",
+                        help="keep attention at these sites: 'predicted', a BED file, or a label track")
+    parser.add_argument("--bedgraph", action="store_true", help="also write stranded bedGraph")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="auto: bf16 autocast on GPU, fp32 on CPU")
+    parser.add_argument("--batch-size", type=int, help="streams per forward (default: 16 on CPU, 128 on GPU)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_predict)
+
+
+def _run_predict(args) -> None:
+    import torch
+
+    from pygenome.predict import SiteCaller, predict
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    predict(args.model, args.fasta, args.outdir, args.prefix, contigs=args.contigs, topology=args.topology,
+            caller=SiteCaller(args.call, args.min_score, args.distance, args.top_k),
+            attention_sites=args.attention_sites, bedgraph=args.bedgraph, device=args.device,
+            precision=args.precision, batch_size=args.batch_size, progress=not args.quiet)
+
+
+def _add_evaluate(steps) -> None:
+    parser = steps.add_parser(
+        "evaluate", help="predictions + labels on held-out regions → ROC/PR AUC, site precision/recall, curves",
+        description="Evaluate score tracks against label tracks on the held-out regions saved with the model, per "
+                    "genome and overall.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model", required=True, type=Path, help="the model folder (for its held-out regions)")
+    parser.add_argument("--predictions", required=True, nargs="+", help="*.scores.track.npz (several per genome "
+                                                                          "allowed, e.g. one per contig)")
+    parser.add_argument("--labels", required=True, nargs="+", help="*.labels.track.npz, one per genome")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--set", dest="which", choices=("test", "validation", "all"), default="test",
+                        help="positions evaluated; all: for a genome the model was not trained on")
+    parser.add_argument("--tolerance", type=int, default=10, help="nt within which a predicted site hits a label")
+    parser.add_argument("--distance", type=int, default=10, help="nt between predicted peaks")
+    parser.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args) -> None:
+    from pygenome.evaluate import evaluate
+
+    evaluate(args.model, args.predictions, args.labels, args.outdir, args.which, args.tolerance, args.distance)
 
 
 def _add_demo(steps) -> None:

@@ -18,7 +18,7 @@ from pygenome.genome import decode, read_genome
 from pygenome.labels import label
 from pygenome.outputs import atomic_outputs
 from pygenome.simulate import tss_seq_libraries, write_bam
-from pygenome.sites import read_sites_bed
+from pygenome.sites import fraction_near, read_sites_bed
 
 GENOME = "NC_000913.3.fa.gz"
 TSS = "tss_thomason2015_dRNAseq.bed"
@@ -47,27 +47,12 @@ def demo(outdir, data="assets/demo", seed: int = 1, workers: int = 1, progress: 
                       "processed_sites": len(processed), "seed": seed},
         "reads": qc["reads"],
         "sites_called": len(called),
-        "known_tss_recovered": _matched(known, called, 0),
-        "known_tss_recovered_within_10nt": _matched(known, called, 10),
-        "called_sites_that_are_known_tss_within_10nt": _matched(called, known, 10),
-        "called_sites_at_processed_sites": _matched(called, processed, 0),
+        "known_tss_recovered": round(fraction_near(known, called, 0), 4),
+        "known_tss_recovered_within_10nt": round(fraction_near(known, called, 10), 4),
+        "called_sites_that_are_known_tss_within_10nt": round(fraction_near(called, known, 10), 4),
+        "called_sites_at_processed_sites": round(fraction_near(called, processed, 0), 4),
     }
     with atomic_outputs(outdir / "demo_summary.json") as (temp,):
         temp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
-
-def _matched(query, target, distance: int) -> float:
-    """Fraction of ``query`` sites with a ``target`` site on the same contig and strand within ``distance`` nt."""
-    if not len(query):
-        return 0.0
-    hits = 0
-    for (contig, strand), group in query.groupby(["contig", "strand"]):
-        positions = np.sort(target.loc[(target.contig == contig) & (target.strand == strand), "position"].to_numpy())
-        if not positions.size:
-            continue
-        where = np.searchsorted(positions, group.position.to_numpy())
-        nearest = np.minimum(np.abs(positions[np.clip(where, 0, positions.size - 1)] - group.position.to_numpy()),
-                             np.abs(positions[np.clip(where - 1, 0, positions.size - 1)] - group.position.to_numpy()))
-        hits += int((nearest <= distance).sum())
-    return round(hits / len(query), 4)

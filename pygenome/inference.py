@@ -1,22 +1,36 @@
-"""Scoring positions with a model: every position with its full upstream context, in batches of chunks.
+"""Scoring positions with a model: every position with its full upstream context, streamed in batches.
 
-A stretch of a strand is cut into chunks; each chunk is run from ``receptive field`` nt before its first output (or
-from the start of a linear contig) in segments with memory, so each output sees exactly what it would see if the
-whole strand were run from its start: a layer's output at ``t`` depends on its input at ``t - context - kernel + 1 ..
-t``, so ``n_layers`` times that many nt of warm-up reach everything an output depends on. On a circular contig the
-warm-up wraps around the origin. Outputs past the end of a linear contig see N.
+A stretch of a strand (label positions ``start..end``, oriented 5'→3') is cut into streams that run side by side as
+one batch, segment after segment, each carrying its memory, so memory does not grow with the stretch. Each stream
+starts ``receptive_field`` nt before its first output (or at the start of a linear contig): a layer's output at ``t``
+depends on its input at ``t - context - kernel + 1 .. t``, so ``n_layers`` times that many nt reach everything an
+output depends on, and every score equals the one a single forward over the whole strand gives (tested). On a circular
+contig the warm-up wraps around the origin; outputs past the end of a linear contig see N.
 
-The score of a position is the model's probability of class 1 at the output ``shift`` nt downstream of it.
+The score of label position ``p`` is the model's probability of class 1 at the output ``shift`` nt downstream of it.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
+from pygenome.errors import InputError
 from pygenome.genome import windows
 
-SEGMENT = 1024  # nt per forward call
+SEGMENT = 1024  # nt per forward call and stream
+STREAM_TOKENS = 1 << 16  # tokens per stream, warm-up included
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto``: the GPU when there is one, else the CPU; ``cuda`` fails clearly without one."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA device is available")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def receptive_field(config) -> int:
@@ -24,43 +38,99 @@ def receptive_field(config) -> int:
     return config.n_layers * config.memory_length
 
 
+def plan_streams(start: int, end: int, warmup: int, shift: int, circular: bool, stream_tokens: int):
+    """Streams covering label positions ``start..end``: ``(first token, first label, labels)`` each, all with the same
+    number of tokens (``tokens``, returned too) so that they run as one batch; the last may end early (its tail is
+    padding).
+
+    With a full warm-up a stream of ``tokens`` tokens scores ``tokens - warmup`` labels; one that starts at the start of
+    a linear contig has no warm-up to read and scores ``tokens - shift`` instead.
+    """
+    clipped = not circular and start + shift - warmup < 0
+    first_token = start + shift - warmup if not clipped else 0
+    tokens = min(stream_tokens, end + shift - first_token)
+    tokens = max(tokens, warmup + 1, shift + 1)
+    streams, label = [], start
+    while label < end:
+        first = label + shift - warmup
+        if not circular and first < 0:
+            first = 0
+        count = min(first + tokens - shift - label, end - label)
+        streams.append((first, label, count))
+        label += count
+    return streams, tokens
+
+
 @torch.inference_mode()
 def score_stretches(model, codes: np.ndarray, circular: bool, stretches, device="cpu", batch_size: int = 16,
-                    chunk: int | None = None, autocast_dtype=None) -> list[np.ndarray]:
+                    autocast_dtype=None, stream_tokens: int = STREAM_TOKENS,
+                    progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """Class-1 probabilities (``float32``) for the label positions ``start..end`` of each stretch of one oriented
-    strand (``codes``: ``(length,)``)."""
+    strand (``codes``: ``(length,)``). ``progress(n)`` is called with the label positions scored."""
     config = model.config
     warmup = receptive_field(config)
-    chunk = chunk or max(8192, 4 * warmup)
-    jobs = []  # (stretch index, offset in the stretch, first output position, outputs, first token position)
-    for number, (start, end) in enumerate(stretches):
-        for offset in range(0, end - start, chunk):
-            first_output = start + offset + config.shift
-            outputs = min(chunk, end - start - offset)
-            first_token = first_output - warmup if circular else max(0, first_output - warmup)
-            jobs.append((number, offset, first_output, outputs, first_token))
     results = [np.empty(end - start, dtype=np.float32) for start, end in stretches]
-    # chunks of equal shape run together; on a linear contig the first chunks have a shorter warm-up
-    by_shape: dict[tuple[int, int], list] = {}
-    for job in jobs:
-        by_shape.setdefault((job[2] - job[4], job[3]), []).append(job)
-    for (lead, outputs), group in by_shape.items():
-        for batch_start in range(0, len(group), batch_size):
-            batch = group[batch_start:batch_start + batch_size]
-            tokens = np.stack([windows(codes, [job[4]], lead + outputs, circular)[0] for job in batch])
-            logits = forward_in_segments(model, torch.from_numpy(tokens.astype(np.int64)).to(device),
-                                         autocast_dtype)[:, lead:]
-            probabilities = logits.float().softmax(-1)[..., 1].cpu().numpy()
-            for job, row in zip(batch, probabilities):
-                results[job[0]][job[1]:job[1] + job[3]] = row
+    by_tokens: dict[int, list] = {}
+    for number, (start, end) in enumerate(stretches):
+        streams, tokens = plan_streams(start, end, warmup, config.shift, circular, stream_tokens)
+        by_tokens.setdefault(tokens, []).extend((number, start, *stream) for stream in streams)
+    for tokens, streams in by_tokens.items():
+        for batch_start in range(0, len(streams), batch_size):
+            batch = streams[batch_start:batch_start + batch_size]
+            token_array = np.stack([windows(codes, [first], tokens, circular)[0] for _, _, first, _, _ in batch])
+            probabilities = _stream(model, torch.from_numpy(token_array.astype(np.int64)).to(device), autocast_dtype)
+            for (number, start, first, label, count), row in zip(batch, probabilities):
+                lead = label + config.shift - first
+                results[number][label - start:label - start + count] = row[lead:lead + count]
+                if progress is not None:
+                    progress(count)
     return results
 
 
-def forward_in_segments(model, tokens: torch.Tensor, autocast_dtype=None) -> torch.Tensor:
-    """Logits ``(B, T, n_classes)`` of tokens ``(B, T)``, run :data:`SEGMENT` nt at a time with memory."""
+def _stream(model, tokens: torch.Tensor, autocast_dtype=None) -> np.ndarray:
+    """Class-1 probabilities ``(B, T)`` of tokens ``(B, T)``, run :data:`SEGMENT` nt at a time with memory."""
     pieces, memory = [], None
     with torch.autocast(tokens.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
         for start in range(0, tokens.shape[1], SEGMENT):
             logits, memory, _ = model(tokens[:, start:start + SEGMENT], memory)
-            pieces.append(logits)
-    return torch.cat(pieces, dim=1)
+            pieces.append(logits.float().softmax(-1)[..., 1].cpu())
+    return torch.cat(pieces, dim=1).numpy()
+
+
+@torch.inference_mode()
+def attention_at(model, codes: np.ndarray, circular: bool, labels: np.ndarray, device="cpu", batch_size: int = 32,
+                 autocast_dtype=None):
+    """Attention of every layer and head from the output that scores each label position to the keys it sees.
+
+    ``labels``: oriented label positions ``(N,)``. Each is run from ``receptive_field`` nt upstream of its output
+    (clipped at the start of a linear contig) with the output itself as the last, one-token segment, whose attention
+    is returned by the same forward that scores it. Returns ``(attention, probabilities)``: ``attention`` is
+    ``float16`` ``(N, n_layers, n_heads, context + 1)`` indexed by the key's distance upstream of the output (0: the
+    output's own position; keys that do not exist, before a linear contig's start, are 0), ``probabilities`` ``(N,)``.
+    """
+    config = model.config
+    warmup = receptive_field(config)
+    width = config.context + 1
+    attention = np.zeros((len(labels), config.n_layers, config.n_heads, width), dtype=np.float16)
+    probabilities = np.empty(len(labels), dtype=np.float32)
+    outputs = np.asarray(labels, dtype=np.int64) + config.shift
+    firsts = outputs - warmup if circular else np.maximum(outputs - warmup, 0)
+    order = np.argsort(outputs - firsts, kind="stable")  # group equal prefix lengths
+    for batch_start in range(0, len(order), batch_size):
+        chunk = order[batch_start:batch_start + batch_size]
+        for prefix in np.unique(outputs[chunk] - firsts[chunk]):
+            members = chunk[outputs[chunk] - firsts[chunk] == prefix]
+            tokens = torch.from_numpy(windows(codes, firsts[members], int(prefix) + 1, circular).astype(np.int64))
+            tokens = tokens.to(device)
+            memory = None
+            with torch.autocast(tokens.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                for start in range(0, int(prefix), SEGMENT):
+                    _, memory, _ = model(tokens[:, start:min(start + SEGMENT, int(prefix))], memory)
+                logits, _, weights = model(tokens[:, int(prefix):], memory, need_weights=True)
+            probabilities[members] = logits.float().softmax(-1)[:, 0, 1].cpu().numpy()
+            for layer, layer_weights in enumerate(weights):
+                row = layer_weights[:, :, 0, :].float().cpu().numpy()  # (B, H, keys): oldest key first
+                keys = min(row.shape[-1], width)
+                attention[members, layer, :, :keys] = row[..., ::-1][..., :keys]
+    return attention, probabilities
+

@@ -1,7 +1,8 @@
 """Classification figures over all positions: ROC AUC, average precision (PR AUC), and their curves.
 
 ``labels`` are 0/1 and ``scores`` any real numbers (higher: more likely 1), both of shape ``(n,)``. Tied scores are
-handled as one threshold, so the figures do not depend on the order of the positions.
+handled as one threshold, so the figures do not depend on the order of the positions. A NaN score makes the figure
+NaN.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve: the probability that a random positive outscores a random negative (ties: 1/2)."""
     labels = np.asarray(labels).astype(bool)
     positives, negatives = int(labels.sum()), int((~labels).sum())
-    if not positives or not negatives:
+    if not positives or not negatives or np.isnan(scores).any():
         return float("nan")
     ranks = _average_ranks(np.asarray(scores, dtype=np.float64))
     return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
@@ -44,7 +45,7 @@ def precision_recall_curve(labels: np.ndarray, scores: np.ndarray):
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the precision-recall curve as the step sum ``Σ (R_n − R_{n−1}) P_n`` (no interpolation)."""
-    if not np.asarray(labels).astype(bool).any():
+    if not np.asarray(labels).astype(bool).any() or np.isnan(scores).any():
         return float("nan")
     precision, recall, _ = precision_recall_curve(labels, scores)
     return float(np.sum(np.diff(np.concatenate(([0.0], recall))) * precision))

@@ -47,23 +47,10 @@ def call_sites(contig: str, signal: np.ndarray, circular: bool, min_count: int =
         raise InputError(f"min_count must be at least 1, not {min_count}")
     if distance < 0:
         raise InputError(f"distance must be 0 or more, not {distance}")
-    length = signal.shape[1]
     tables = []
     for row, strand in enumerate("+-"):
         values = signal[row].astype(np.int64)
-        candidates = np.flatnonzero(values >= min_count)
-        offsets = np.arange(1, distance + 1)
-        keep = np.ones(candidates.size, dtype=bool)
-        for side, strict in ((-offsets, True), (offsets, False)):
-            neighbours = candidates[:, None] + side
-            if circular:
-                neighbour_values = values[neighbours % length]
-            else:
-                inside = (neighbours >= 0) & (neighbours < length)
-                neighbour_values = np.where(inside, values[np.clip(neighbours, 0, length - 1)], -1)
-            best = neighbour_values.max(axis=1, initial=-1)
-            keep &= values[candidates] > best if strict else values[candidates] >= best
-        positions = candidates[keep]
+        positions = local_maxima(values, min_count, distance, circular)
         counts = values[positions].astype(float)
         if control is not None:
             treated_size, control_size = library_sizes
@@ -78,6 +65,28 @@ def call_sites(contig: str, signal: np.ndarray, circular: bool, min_count: int =
                                     "score": counts, "source": "called", "count": counts, "control": controls,
                                     "log2_enrichment": log2}))
     return sort_sites(pd.concat(tables, ignore_index=True))
+
+
+def local_maxima(values: np.ndarray, minimum: float, distance: int, circular: bool) -> np.ndarray:
+    """Positions (sorted) whose value is at least ``minimum`` and strictly greater than every value up to
+    ``distance`` positions to the left and at least every value up to ``distance`` to the right (the leftmost of a
+    plateau); the neighbourhood wraps around on a circular sequence. ``values``: shape ``(length,)``."""
+    values = np.asarray(values, dtype=np.float64)
+    length = values.size
+    candidates = np.flatnonzero(values >= minimum)
+    offsets = np.arange(1, distance + 1)
+    keep = np.ones(candidates.size, dtype=bool)
+    floor = np.array(-np.inf, dtype=np.float64)
+    for side, strict in ((-offsets, True), (offsets, False)):
+        neighbours = candidates[:, None] + side
+        if circular:
+            neighbour_values = values[neighbours % length]
+        else:
+            inside = (neighbours >= 0) & (neighbours < length)
+            neighbour_values = np.where(inside, values[np.clip(neighbours, 0, length - 1)], floor)
+        best = neighbour_values.max(axis=1, initial=floor)
+        keep &= values[candidates] > best if strict else values[candidates] >= best
+    return candidates[keep]
 
 
 def sort_sites(sites: pd.DataFrame, contig_order=None) -> pd.DataFrame:
@@ -186,3 +195,22 @@ def site_labels(sites: pd.DataFrame, contig: str, length: int) -> np.ndarray:
     on_contig = sites[sites["contig"] == contig]
     labels[(on_contig["strand"] == "-").to_numpy(int), on_contig["position"].to_numpy(np.int64)] = 1
     return labels
+
+
+def fraction_near(query: pd.DataFrame, target: pd.DataFrame, distance: int) -> float:
+    """Fraction of ``query`` sites with a ``target`` site on the same contig and strand within ``distance`` nt
+    (positions compared in forward coordinates, not across the origin); NaN for no query sites."""
+    if not len(query):
+        return float("nan")
+    hits = 0
+    for (contig, strand), group in query.groupby(["contig", "strand"]):
+        positions = np.sort(target.loc[(target["contig"] == contig) & (target["strand"] == strand),
+                                       "position"].to_numpy())
+        if not positions.size:
+            continue
+        wanted = group["position"].to_numpy()
+        after = np.clip(np.searchsorted(positions, wanted), 0, positions.size - 1)
+        before = np.clip(after - 1, 0, positions.size - 1)
+        nearest = np.minimum(np.abs(positions[after] - wanted), np.abs(positions[before] - wanted))
+        hits += int((nearest <= distance).sum())
+    return hits / len(query)

@@ -7,9 +7,10 @@ deterministic from their seed and are saved with the model, where evaluation fin
 - ``fraction`` (the paper's): every contig is cut into three contiguous parts, test, validation and train, in that
   order from an offset drawn from the seed, with the given fractions of its length (wrapping around the end: on a
   circular contig the parts are arcs, on a linear one a part may come in two pieces).
-- ``contig``: whole contigs go to test, validation and train, shuffled by the seed and taken in turn until each set
-  has its share of the genome's length; for genomes of many contigs (drafts, eukaryote-like assemblies).
-- ``auto``: ``contig`` for a genome of at least 20 contigs, ``fraction`` otherwise.
+- ``contig``: whole contigs, longest first (lengths jittered by the seed), each to the set furthest below its share
+  of the genome's length; for genomes of many contigs (draft assemblies).
+- ``auto``: ``contig`` for a genome of at least 20 contigs none of which holds 10 % of its length, ``fraction``
+  otherwise (a complete genome with many small plasmids is split within each contig).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pygenome.errors import InputError
 SETS = ("train", "validation", "test")
 MODES = ("auto", "fraction", "contig")
 CONTIG_SPLIT_MIN_CONTIGS = 20
+CONTIG_SPLIT_MAX_SHARE = 0.1  # auto splits by contig only when no contig holds this much of the genome
 
 
 def split_genome(genome_id: str, contigs: list[dict], fractions=(0.7, 0.1, 0.2), seed: int = 0,
@@ -32,11 +34,14 @@ def split_genome(genome_id: str, contigs: list[dict], fractions=(0.7, 0.1, 0.2),
     if mode not in MODES:
         raise InputError(f"split mode must be one of {', '.join(MODES)}, not {mode!r}")
     fractions = np.asarray(fractions, dtype=float)
-    if fractions.shape != (3,) or (fractions < 0).any() or not np.isclose(fractions.sum(), 1) or fractions[0] == 0:
+    if fractions.shape != (3,) or (fractions < 0).any() or not np.isclose(fractions.sum(), 1) or \
+            not fractions[0] > 0 or not fractions[1] > 0:
         raise InputError(f"split fractions (train, validation, test) must be 3 non-negative numbers summing to 1, "
-                         f"with some training; got {fractions.tolist()}")
+                         f"with some training and some validation (it selects the model); got {fractions.tolist()}")
     rng = np.random.default_rng([seed, _stable_hash(genome_id)])
-    if mode == "contig" or (mode == "auto" and len(contigs) >= CONTIG_SPLIT_MIN_CONTIGS):
+    lengths = [c["length"] for c in contigs]
+    if mode == "contig" or (mode == "auto" and len(contigs) >= CONTIG_SPLIT_MIN_CONTIGS
+                            and max(lengths) < CONTIG_SPLIT_MAX_SHARE * sum(lengths)):
         return _by_contig(genome_id, contigs, fractions, rng)
     regions = []
     for contig in contigs:
@@ -51,18 +56,21 @@ def split_genome(genome_id: str, contigs: list[dict], fractions=(0.7, 0.1, 0.2),
 
 
 def _by_contig(genome_id, contigs, fractions, rng) -> list[dict]:
-    order = rng.permutation(len(contigs))
+    """Whole contigs, longest first (lengths jittered by the seed, so seeds give different splits), each to the set
+    furthest below its share of the genome's length."""
     total = sum(c["length"] for c in contigs)
-    targets = {"test": fractions[2] * total, "validation": fractions[1] * total}
-    filled = {"test": 0, "validation": 0}
+    targets = dict(zip(SETS, fractions * total))
+    filled = dict.fromkeys(SETS, 0)
     regions = []
-    for index in order:
+    jittered = np.array([c["length"] for c in contigs]) * rng.uniform(0.5, 1.5, len(contigs))
+    for index in np.argsort(-jittered, kind="stable"):
         contig = contigs[index]
-        name = next((s for s in ("test", "validation") if filled[s] < targets[s]), "train")
-        if name != "train":
-            filled[name] += contig["length"]
+        name = max(SETS, key=lambda s: (targets[s] - filled[s], -SETS.index(s)))
+        filled[name] += contig["length"]
         regions.append({"genome": genome_id, "contig": contig["name"], "start": 0, "end": contig["length"],
                         "set": name})
+    if not filled["train"]:
+        raise InputError(f"{genome_id}: splitting by contig left no training contig; use split_mode fraction")
     return sorted(regions, key=lambda r: [c["name"] for c in contigs].index(r["contig"]))
 
 

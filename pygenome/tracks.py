@@ -9,14 +9,12 @@ A track file (``*.track.npz``) is a zip archive that ``numpy.load`` reads:
 - ``contig_<i>``: the array of the i-th stored contig, shape ``(2, length)``; row 0 is the + strand and row 1 the
   − strand, both indexed by forward-strand 0-based position.
 
-Members are deflated (level 1: five times faster than the default for 1.5x the size) and carry a fixed timestamp,
-so the same content gives the same bytes. Reading one contig
-does not read the others.
+The archive is written by :func:`pygenome.outputs.save_npz` (deflated, fixed timestamps), so the same content gives
+the same bytes. Reading one contig does not read the others.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -26,12 +24,11 @@ import numpy as np
 
 from pygenome.errors import InputError
 from pygenome.genome import Genome
-from pygenome.outputs import atomic_outputs
+from pygenome.outputs import atomic_outputs, save_npz
 
 FORMAT = "pygenome-track"
 FORMAT_VERSION = 1
 STRANDS = ("+", "-")
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass
@@ -73,18 +70,9 @@ def save_track(path: str | Path, track: Track) -> None:
         length = track.contig_info(name)["length"]
         if array.shape != (2, length):
             raise ValueError(f"track array for {name} has shape {array.shape}, expected (2, {length})")
-    with atomic_outputs(path) as (temp,):
-        with zipfile.ZipFile(temp, "w") as archive:
-            _write_member(archive, "meta", np.array(json.dumps(track.meta, sort_keys=True)))
-            for index, array in enumerate(track.arrays.values()):
-                _write_member(archive, f"contig_{index}", np.ascontiguousarray(array))
-
-
-def _write_member(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, array, allow_pickle=False)
-    info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-    archive.writestr(info, buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+    members = {"meta": np.array(json.dumps(track.meta, sort_keys=True))}
+    members.update({f"contig_{index}": array for index, array in enumerate(track.arrays.values())})
+    save_npz(path, members)
 
 
 def read_track_meta(path: str | Path) -> dict:

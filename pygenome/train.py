@@ -20,6 +20,7 @@ A model directory holds:
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -36,7 +37,7 @@ from tqdm import tqdm
 from pygenome import __version__
 from pygenome.data import GenomeInput, Strand, WindowSampler, read_inputs, strands
 from pygenome.errors import InputError
-from pygenome.inference import score_stretches
+from pygenome.inference import pick_device, score_stretches
 from pygenome.losses import LOSSES, focal_loss_sum, weighted_ce_sum
 from pygenome.metrics import average_precision, roc_auc
 from pygenome.models.transformer import Transformer, TransformerConfig
@@ -86,6 +87,13 @@ class TrainConfig:
             raise InputError("training config: precision must be auto, bf16 or fp32")
         if not 0 <= self.site_fraction <= 1 or self.learning_rate <= 0:
             raise InputError("training config: site_fraction must be in [0, 1] and learning_rate positive")
+        for name in ("warmup_steps", "patience", "weight_decay", "focal_gamma", "min_learning_rate"):
+            if getattr(self, name) < 0:
+                raise InputError(f"training config: {name} must be 0 or more, not {getattr(self, name)}")
+        if self.grad_clip <= 0 or self.positive_weight <= 0:
+            raise InputError("training config: grad_clip and positive_weight must be positive")
+        if self.min_learning_rate > self.learning_rate:
+            raise InputError("training config: min_learning_rate must not exceed learning_rate")
         object.__setattr__(self, "split_fractions", tuple(self.split_fractions))
 
     def as_dict(self) -> dict:
@@ -178,6 +186,10 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
     memory = model_config.memory_length if train_config.memory else 0
     sampler = WindowSampler(strand_list, train_config.segment_length, memory, model_config.shift,
                             train_config.site_fraction)
+    validation = SETS.index("validation")
+    if not any(s.labels[s.sets == validation].any() for s in strand_list):
+        raise InputError("no positive labels in the validation region of any genome: the model cannot be selected; "
+                         "change split_seed or split_fractions")
     record = {
         "pygenome": __version__,
         "model": {"type": "transformer", **model_config.as_dict()},
@@ -197,6 +209,10 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
     best_weights = None
     if resume:
         state, best_weights = _load_checkpoint(checkpoint_path, record, model, optimizer, device)
+        finished = state.step >= train_config.steps or (
+            train_config.patience and state.evaluations_without_improvement >= train_config.patience)
+        if finished and (outdir / "model.safetensors").exists():
+            raise InputError(f"{outdir}: training already finished at step {state.step}; nothing to resume")
     network = model
     if world > 1:
         network = torch.nn.parallel.DistributedDataParallel(
@@ -206,7 +222,8 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
     nt_per_step = train_config.batch_size * train_config.segment_length
     bar = tqdm(total=train_config.steps, initial=state.step, desc="training", unit=" steps",
                disable=not (progress and rank == 0), mininterval=1.0)
-    started, stop, steps_timed, run_started = time.perf_counter(), False, 0, time.perf_counter()
+    stop = bool(train_config.patience) and state.evaluations_without_improvement >= train_config.patience
+    started, steps_timed, run_started = time.perf_counter(), 0, time.perf_counter()
     steps_at_start = state.step
     while state.step < train_config.steps and not stop:
         for group in optimizer.param_groups:
@@ -222,15 +239,17 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
             logits = network(tokens[:, memory:], context)[0]
         loss = _loss(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), train_config) / targets.numel()
         global_loss = _mean_over_processes(loss.detach(), world)
-        if not math.isfinite(global_loss):
+        if math.isfinite(global_loss):
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip))
+        if not math.isfinite(global_loss) or not math.isfinite(norm):
             bar.close()
+            what = f"loss became {global_loss}" if not math.isfinite(global_loss) else f"gradient norm became {norm}"
             kept = f"the last good checkpoint (step {_checkpoint_step(checkpoint_path)}) is kept in " \
                    f"{checkpoint_path}" if checkpoint_path.exists() else "no checkpoint was written yet"
-            raise InputError(f"the training loss became {global_loss} at step {state.step + 1}; {kept}. Lower "
-                             "learning_rate or raise warmup_steps, then --resume or start again")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
+            raise InputError(f"the training {what} at step {state.step + 1}; {kept}. Start again in a new folder "
+                             "with a lower learning_rate or more warmup_steps")
         optimizer.step()
         state.step += 1
         steps_timed += 1
@@ -307,7 +326,8 @@ def evaluate_set(model, strand_list: list[Strand], which: str, device, config: T
 
 def _finish(outdir, record, model, strand_list, state, best_weights, device, config, autocast, timing) -> dict:
     model.load_state_dict(best_weights)
-    test = evaluate_set(model, strand_list, "test", device, config, autocast)
+    test = evaluate_set(model, strand_list, "test", device, config, autocast) if any(
+        (s.sets == SETS.index("test")).any() for s in strand_list) else None
     best = next(entry for entry in state.history if entry["step"] == state.best_step)
     metrics = {"best_step": state.best_step, "steps": state.step, "best_validation": best,
                "test": test, "history": state.history}
@@ -328,9 +348,10 @@ def _finish(outdir, record, model, strand_list, state, best_weights, device, con
 
 
 def _save_checkpoint(path: Path, record, model, optimizer, state: Progress, best_weights) -> None:
+    cuda_rng = torch.cuda.get_rng_state() if torch.cuda.is_available() else torch.zeros(0, dtype=torch.uint8)
     payload = {"record": json.dumps(record, sort_keys=True), "model": model.state_dict(),
                "optimizer": optimizer.state_dict(), "progress": json.dumps(asdict(state)),
-               "best_weights": best_weights, "rng": torch.get_rng_state()}
+               "best_weights": best_weights, "rng": torch.get_rng_state(), "cuda_rng": cuda_rng}
     with atomic_outputs(path) as (temp,):
         torch.save(payload, temp)
 
@@ -352,6 +373,8 @@ def _load_checkpoint(path: Path, record, model, optimizer, device):
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     torch.set_rng_state(payload["rng"].cpu())
+    if torch.cuda.is_available() and payload["cuda_rng"].numel():
+        torch.cuda.set_rng_state(payload["cuda_rng"].cpu())
     return Progress(**json.loads(payload["progress"])), payload["best_weights"]
 
 
@@ -371,11 +394,9 @@ def load_model(model_dir) -> tuple[Transformer, dict]:
 def _start_distributed(device: str):
     """``(rank, world size, torch.device)``; starts the process group when run by torchrun with several processes."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available")
-    if world > 1:
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+    use_cuda = pick_device(device).type == "cuda"
+    if world > 1:  # rank 0 evaluates while the others wait: allow long evaluations
+        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=datetime.timedelta(hours=2))
     rank = dist.get_rank() if world > 1 else 0
     if use_cuda:
         local = int(os.environ.get("LOCAL_RANK", "0"))

@@ -43,6 +43,8 @@ def test_contig_split_for_many_contigs():
 def test_bad_split_settings():
     with pytest.raises(InputError, match="summing to 1"):
         split_genome("g", CONTIGS, (0.5, 0.1, 0.1))
+    with pytest.raises(InputError, match="some validation"):
+        split_genome("g", CONTIGS, (0.9, 0.0, 0.1))
     with pytest.raises(InputError, match="split mode"):
         split_genome("g", CONTIGS, mode="random")
 
@@ -80,3 +82,21 @@ def test_focal_loss_is_cross_entropy_at_gamma_zero_and_ignores_masked_positions(
     assert focal_loss_sum(logits, targets, 2.0) < expected
     weighted = weighted_ce_sum(logits, targets, 1.0)
     torch.testing.assert_close(weighted, expected)
+
+
+def test_contig_split_balances_unequal_contigs_and_auto_keeps_a_dominant_chromosome_whole():
+    rng = np.random.default_rng(1)
+    draft = [{"name": f"c{i}", "length": int(x)} for i, x in enumerate(rng.lognormal(11, 1, 40))]
+    total = sum(c["length"] for c in draft)
+    for seed in range(3):
+        regions = split_genome("d", draft, seed=seed, mode="contig")
+        shares = [sum(r["end"] - r["start"] for r in regions if r["set"] == s) / total for s in SETS]
+        assert shares == pytest.approx([0.7, 0.1, 0.2], abs=0.05)
+    complete = [{"name": "chromosome", "length": 4_600_000}] + [{"name": f"p{i}", "length": 5000} for i in range(19)]
+    regions = split_genome("complete", complete)
+    assert {r["set"] for r in regions if r["contig"] == "chromosome"} == set(SETS)  # cut within the chromosome
+
+
+def test_metrics_of_nan_scores_are_nan():
+    assert np.isnan(roc_auc(np.array([0, 1]), np.array([np.nan, 0.3])))
+    assert np.isnan(average_precision(np.array([0, 1]), np.array([0.1, np.nan])))

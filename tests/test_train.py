@@ -47,7 +47,7 @@ def run(inputs, outdir, **settings):
 def test_windows_read_each_strand_5_to_3_with_shifted_targets(promoters):
     genome_input, sites = promoters
     loaded = read_inputs([genome_input])
-    regions = split_genome("promoters", [{"name": "chrom", "length": 60_000}], (1.0, 0.0, 0.0))
+    regions = [{"genome": "promoters", "contig": "chrom", "start": 0, "end": 60_000, "set": "train"}]
     plus, minus = strands(loaded, regions)
     assert decode(minus.codes[:50]) == decode(reverse_complement(plus.codes)[:50])
     site = sites[sites.strand == "-"].iloc[0]
@@ -139,14 +139,57 @@ def test_labels_of_another_genome_are_refused(tmp_path, promoters):
 
 def test_no_positives_in_the_training_region_is_refused(tmp_path):
     fasta = write_fasta(tmp_path / "g.fa", [("chrom", "ACGT" * 2000, "circular")])
-    test_region = next(r for r in split_genome("g", [{"name": "chrom", "length": 8000}], (0.5, 0.0, 0.5), 0,
+    test_region = next(r for r in split_genome("g", [{"name": "chrom", "length": 8000}], (0.5, 0.25, 0.25), 0,
                                                "fraction") if r["set"] == "test")
     bed = tmp_path / "s.bed"
     bed.write_text(f"chrom\t{test_region['start']}\t{test_region['start'] + 1}\ts\t0\t+\n")  # the only site
     label(fasta, tmp_path, "g", sites=bed, progress=False)
     inputs = [GenomeInput("g", str(fasta), str(tmp_path / "g.labels.track.npz"))]
     with pytest.raises(InputError, match="no positive labels in the training region"):
-        run(inputs, tmp_path / "m", split_fractions=[0.5, 0.0, 0.5], split_seed=0, split_mode="fraction")
+        run(inputs, tmp_path / "m", split_fractions=[0.5, 0.25, 0.25], split_seed=0, split_mode="fraction")
+
+
+def test_a_nan_gradient_stops_before_it_reaches_the_weights(tmp_path, promoters, monkeypatch):
+    genome_input, _ = promoters
+    real = train_module._loss
+    calls = {"n": 0}
+
+    def finite_loss_nan_gradient(logits, *args):
+        calls["n"] += 1
+        value = real(logits, *args)
+        return value + torch.sqrt(0 * logits.sum()) if calls["n"] == 15 else value  # d sqrt(x)/dx at 0: inf
+
+    monkeypatch.setattr(train_module, "_loss", finite_loss_nan_gradient)
+    with pytest.raises(InputError, match="gradient norm became (nan|inf) at step 15"):
+        run([genome_input], tmp_path / "m")
+    saved = torch.load(tmp_path / "m" / "checkpoints" / "last.pt", weights_only=True)["model"]
+    assert all(torch.isfinite(tensor).all() for tensor in saved.values())
+
+
+def test_an_early_stopped_or_finished_run_has_nothing_to_resume(tmp_path, promoters):
+    genome_input, _ = promoters
+    metrics = run([genome_input], tmp_path / "m", steps=200, eval_every=10, patience=1)
+    assert metrics["steps"] < 200
+    with pytest.raises(InputError, match="already finished at step"):
+        run_resume = configs("cpu", {**FAST, "steps": 200, "eval_every": 10, "patience": 1})
+        train([genome_input], tmp_path / "m", *run_resume, resume=True, progress=False)
+    (tmp_path / "m" / "model.safetensors").unlink()  # killed between its last checkpoint and the outputs
+    model_config, train_config = configs("cpu", {**FAST, "steps": 200, "eval_every": 10, "patience": 1})
+    resumed = train([genome_input], tmp_path / "m", model_config, train_config, resume=True, progress=False)
+    assert resumed["steps"] == metrics["steps"] and resumed["history"] == metrics["history"]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"patience": -1}, "patience must be 0 or more"),
+    ({"warmup_steps": -5}, "warmup_steps must be 0 or more"),
+    ({"grad_clip": 0}, "grad_clip and positive_weight must be positive"),
+    ({"min_learning_rate": 1.0}, "min_learning_rate must not exceed learning_rate"),
+    ({"split_fractions": [0.9, 0.0, 0.1]}, "some validation"),
+])
+def test_impossible_training_settings_are_refused(tmp_path, promoters, setting, message):
+    genome_input, _ = promoters
+    with pytest.raises(InputError, match=message):
+        run([genome_input], tmp_path / "m", **setting)
 
 
 def test_a_nan_loss_stops_with_the_last_good_checkpoint(tmp_path, promoters, monkeypatch):

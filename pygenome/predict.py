@@ -1,0 +1,198 @@
+"""The predict step: a model and a genome → per-nucleotide scores of both strands, called sites, and attention.
+
+For each contig (one per task in Nextflow, or all), both strands are scored with :func:`pygenome.inference.
+score_stretches` (every position with its full upstream context, wrapping the origin of circular contigs) and written
+in forward coordinates. Outputs, in ``outdir`` and named after ``prefix``:
+
+- ``<prefix>.scores.track.npz``: ``float32`` class-1 probability per strand and nucleotide (a track of kind
+  "scores"); ``<prefix>.scores.plus.bw`` / ``.minus.bw`` (and ``.bedgraph`` on request);
+- ``<prefix>.predicted.bed``: called sites, BED6+4 as the label step writes them (score: the probability), by
+  ``peaks`` (local maxima at least ``min_score`` and ``distance`` nt apart; the default), ``threshold`` (every
+  position at least ``min_score``) or ``top_k`` (the ``top_k`` highest peaks);
+- ``<prefix>.attention.npz`` (with query sites): for each site, the attention of every layer and head from the output
+  that scores it (site + shift) to each key in its context, ``float16`` ``(N, layers, heads, context + 1)`` by key
+  distance, with the site table. See :func:`save_attention`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from pygenome import __version__
+from pygenome.errors import InputError
+from pygenome.genome import read_genome, reverse_complement
+from pygenome.inference import attention_at, pick_device, score_stretches
+from pygenome.outputs import atomic_outputs, save_npz
+from pygenome.sites import empty_sites, local_maxima, read_sites_bed, sort_sites, write_sites_bed
+from pygenome.tracks import (
+    STRANDS,
+    Track,
+    check_same_genome,
+    genome_meta,
+    load_track,
+    save_track,
+    write_bedgraph,
+    write_bigwig,
+)
+from pygenome.train import load_model
+
+CALLERS = ("peaks", "threshold", "top_k")
+
+
+@dataclass(frozen=True)
+class SiteCaller:
+    """How predicted sites are called from the scores (each a ``pygenome predict`` option)."""
+
+    method: str = "peaks"
+    min_score: float = 0.5
+    distance: int = 10
+    top_k: int = 1000
+
+    def __post_init__(self):
+        if self.method not in CALLERS:
+            raise InputError(f"site calling must be one of {', '.join(CALLERS)}, not {self.method!r}")
+        if self.distance < 0 or self.top_k < 1:
+            raise InputError("distance must be 0 or more and top_k at least 1")
+
+
+def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str = "auto", caller=SiteCaller(),
+            attention_sites=None, bedgraph: bool = False, device: str = "auto", precision: str = "auto",
+            batch_size: int | None = None, progress: bool = True) -> dict:
+    """Run the predict step; returns a summary (sites called, attention sites, the device)."""
+    model, record = load_model(model_dir)
+    device = pick_device(device)
+    model = model.to(device)
+    autocast = torch.bfloat16 if precision == "bf16" or (precision == "auto" and device.type == "cuda") else None
+    batch_size = batch_size or (128 if device.type == "cuda" else 16)
+    genome = read_genome(fasta, topology)
+    names = [c.name for c in genome.contigs] if contigs is None else list(dict.fromkeys(contigs))
+    chosen = [genome.contig(name) for name in names]
+    queries = _query_sites(attention_sites, genome, names) if attention_sites not in (None, "predicted") else None
+    producer = {"step": "predict", "pygenome": __version__, "parameters": {
+        "model": Path(model_dir).name, "model_data": [d["id"] for d in record["data"]], "fasta": Path(fasta).name,
+        "contigs": names, "topology": topology, "caller": caller.__dict__, "precision": precision}}
+    arrays = {}
+    total = 2 * sum(contig.length for contig in chosen)
+    with tqdm(total=total, desc="predicting", unit="nt", unit_scale=True, disable=not progress,
+              mininterval=1.0) as bar:
+        for contig in chosen:
+            codes = genome.codes[contig.name]
+            plus, minus = (score_stretches(model, strand_codes, contig.circular, [(0, contig.length)], device,
+                                           batch_size, autocast, progress=bar.update)[0]
+                           for strand_codes in (codes, reverse_complement(codes)))
+            arrays[contig.name] = np.stack([plus, minus[::-1]])
+    track = Track("scores", genome_meta(genome), arrays, producer)
+    sites = call_predicted_sites(track, caller)
+    keys = ["scores.track.npz", "predicted.bed", "scores.plus.bw", "scores.minus.bw"]
+    if bedgraph:
+        keys += ["scores.plus.bedgraph", "scores.minus.bedgraph"]
+    summary = {"pygenome": __version__, "contigs": names, "sites_called": len(sites), "device": str(device)}
+    attention = None
+    if attention_sites is not None:
+        queries = sites if attention_sites == "predicted" else queries
+        attention = site_attention(model, genome, queries, device, autocast)
+        keys.append("attention.npz")
+        summary["attention_sites"] = len(queries)
+    with atomic_outputs(*(Path(outdir) / f"{prefix}.{key}" for key in keys)) as temps:
+        temp = dict(zip(keys, temps))
+        save_track(temp["scores.track.npz"], track)
+        write_sites_bed(sites, temp["predicted.bed"])
+        for strand, word in zip(STRANDS, ("plus", "minus")):
+            write_bigwig(track, temp[f"scores.{word}.bw"], strand)
+            if bedgraph:
+                write_bedgraph(track, temp[f"scores.{word}.bedgraph"], strand)
+        if attention is not None:
+            save_attention(temp["attention.npz"], *attention, meta={
+                "model": record["model"], "genome": genome_meta(genome), "sites": str(attention_sites),
+                "producer": producer})
+    return summary
+
+
+def call_predicted_sites(track: Track, caller: SiteCaller) -> pd.DataFrame:
+    """Sites from a scores track (see :class:`SiteCaller`), as a site table of source "predicted"."""
+    tables = []
+    for name, array in track.arrays.items():
+        circular = track.contig_info(name)["circular"]
+        for row, strand in enumerate(STRANDS):
+            values = array[row]
+            if caller.method == "threshold":
+                positions = np.flatnonzero(values >= caller.min_score)
+            else:
+                minimum = caller.min_score if caller.method == "peaks" else -np.inf
+                positions = local_maxima(values, minimum, caller.distance, circular)
+            tables.append(pd.DataFrame({"contig": name, "position": positions, "strand": strand, "name": "",
+                                        "score": values[positions].astype(float), "source": "predicted",
+                                        "count": np.nan, "control": np.nan, "log2_enrichment": np.nan}))
+    sites = pd.concat(tables, ignore_index=True) if tables else empty_sites()
+    if caller.method == "top_k":
+        sites = sites.sort_values("score", ascending=False, kind="stable").head(caller.top_k)
+    return sort_sites(sites, list(track.arrays))
+
+
+def _query_sites(source, genome, names) -> pd.DataFrame:
+    """Query sites from a BED file or a label track (every labelled position), on the contigs predicted."""
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"{source}: attention sites must be 'predicted', a BED file or a label track")
+    if path.name.endswith(".track.npz"):
+        labels = load_track(path)
+        check_same_genome(labels, genome, str(path))
+        rows = [(name, int(p), strand) for name, array in labels.arrays.items() if name in names
+                for row, strand in enumerate(STRANDS) for p in np.flatnonzero(array[row])]
+        table = pd.DataFrame(rows, columns=["contig", "position", "strand"])
+        for column, value in (("name", ""), ("score", np.nan), ("source", "known"), ("count", np.nan),
+                              ("control", np.nan), ("log2_enrichment", np.nan)):
+            table[column] = value
+        return sort_sites(table if len(table) else empty_sites(), names)
+    sites = read_sites_bed(path, genome)
+    return sites[sites["contig"].isin(names)].reset_index(drop=True)
+
+
+def site_attention(model, genome, sites: pd.DataFrame, device, autocast):
+    """``(attention (N, layers, heads, context + 1) float16, site table)`` for the sites, with each site's score
+    from the forward that gave its attention."""
+    config = model.config
+    attention = np.zeros((len(sites), config.n_layers, config.n_heads, config.context + 1), dtype=np.float16)
+    scores = np.zeros(len(sites), dtype=np.float32)
+    for (contig_name, strand), group in sites.groupby(["contig", "strand"], sort=False):
+        contig = genome.contig(contig_name)
+        codes = genome.codes[contig_name]
+        forward = group["position"].to_numpy(np.int64)
+        oriented = forward if strand == "+" else contig.length - 1 - forward
+        strand_codes = codes if strand == "+" else reverse_complement(codes)
+        weights, probabilities = attention_at(model, strand_codes, contig.circular, oriented, device,
+                                              autocast_dtype=autocast)
+        attention[group.index] = weights
+        scores[group.index] = probabilities
+    table = sites[["contig", "position", "strand", "name"]].copy()
+    table["score"] = scores
+    table["label"] = (sites["source"] != "predicted").astype(np.int8) if len(sites) else np.int8(0)
+    return attention, table
+
+
+def save_attention(path, attention: np.ndarray, sites: pd.DataFrame, meta: dict) -> None:
+    """An ``.npz`` of ``attention`` ``(N, layers, heads, context + 1)`` ``float16`` (index ``d``: the key ``d`` nt
+    upstream of the output, which lies ``shift`` nt downstream of the site, so at ``shift - d`` from the site on its
+    strand), ``offset`` ``(context + 1,)`` (that position relative to the site), and the site table: ``contig``,
+    ``position`` (forward, 0-based), ``strand``, ``name``, ``score`` and ``label`` (1 for a known or labelled site, 0
+    for a predicted one), plus ``meta`` (JSON)."""
+    shift = meta["model"]["shift"]
+    save_npz(path, {
+        "meta": np.array(json.dumps(meta, sort_keys=True)),
+        "attention": attention,
+        "offset": shift - np.arange(attention.shape[-1]),
+        "contig": sites["contig"].to_numpy(str),
+        "position": sites["position"].to_numpy(np.int64),
+        "strand": sites["strand"].to_numpy(str),
+        "name": sites["name"].to_numpy(str),
+        "score": sites["score"].to_numpy(np.float32),
+        "label": sites["label"].to_numpy(np.int8),
+    })
+
