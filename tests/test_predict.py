@@ -1,0 +1,200 @@
+"""Prediction, attention at sites and evaluation, on a synthetic genome with planted promoters."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pygenome.cli import main
+from pygenome.data import GenomeInput
+from pygenome.errors import InputError
+from pygenome.evaluate import evaluate
+from pygenome.inference import attention_at, plan_streams, score_stretches
+from pygenome.labels import label
+from pygenome.models.transformer import Transformer, TransformerConfig
+from pygenome.predict import SiteCaller, call_predicted_sites
+from pygenome.simulate import promoter_genome, write_fasta
+from pygenome.sites import fraction_near
+from pygenome.tracks import Track, load_track
+from pygenome.train import configs, train
+
+TOLERANCE = 1e-6  # float32 streaming against one float32 forward: the same arithmetic, summed in other orders
+
+
+def small_model(seed=0):
+    torch.manual_seed(seed)
+    model = Transformer(TransformerConfig(n_layers=2, n_heads=2, d_model=8, d_head=4, conv_kernel=3, context=20,
+                                          shift=5))
+    for layer in model.layers:
+        torch.nn.init.normal_(layer.relative_bias, std=0.5)
+    return model.eval()
+
+
+def direct(model, tokens: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return model(torch.from_numpy(tokens.astype(np.int64))[None])[0].softmax(-1)[0, :, 1].numpy()
+
+
+@pytest.mark.parametrize("stream_tokens", [150, 400, 1 << 16])
+def test_streaming_equals_one_full_forward_linear_and_circular(stream_tokens):
+    model = small_model()
+    codes = np.random.default_rng(0).integers(0, 5, 2000).astype(np.uint8)
+    shift = model.config.shift
+    linear = direct(model, np.concatenate([codes, np.full(shift, 4, np.uint8)]))[shift:]  # N after the end
+    circular = direct(model, np.concatenate([codes] * 3))[2000 + shift:4000 + shift]  # a full turn of context
+    got_linear = score_stretches(model, codes, False, [(0, 2000), (37, 1500)], stream_tokens=stream_tokens,
+                                 batch_size=3)
+    got_circular = score_stretches(model, codes, True, [(0, 2000), (1990, 2000)], stream_tokens=stream_tokens)
+    np.testing.assert_allclose(got_linear[0], linear, atol=TOLERANCE)
+    np.testing.assert_allclose(got_linear[1], linear[37:1500], atol=TOLERANCE)
+    np.testing.assert_allclose(got_circular[0], circular, atol=TOLERANCE)
+    np.testing.assert_allclose(got_circular[1], circular[1990:], atol=TOLERANCE)
+
+
+def test_streams_tile_the_stretch_with_equal_token_counts():
+    streams, tokens = plan_streams(0, 10_000, warmup=300, shift=20, circular=False, stream_tokens=1000)
+    assert streams[0] == (0, 0, 980)  # the first has nothing upstream to warm up on
+    assert all(first == label + 20 - 300 and count <= 700 for first, label, count in streams[1:])
+    assert sum(count for *_, count in streams) == 10_000 and tokens == 1000
+
+
+def test_attention_rows_sum_to_one_over_the_keys_a_query_may_see_and_keep_the_score():
+    model = small_model()
+    codes = np.random.default_rng(1).integers(0, 4, 500).astype(np.uint8)
+    scores = score_stretches(model, codes, False, [(0, 500)])[0]
+    labels = np.array([0, 3, 17, 250, 499])
+    attention, probabilities = attention_at(model, codes, False, labels)
+    np.testing.assert_allclose(probabilities, scores[labels], atol=TOLERANCE)
+    assert attention.dtype == np.float16 and attention.shape == (5, 2, 2, 21)
+    np.testing.assert_allclose(attention.astype(np.float32).sum(-1), 1, atol=2e-3)
+    visible = (attention[0] > 0).sum(-1)  # label 0 is read at output 5: keys 0..5 exist
+    assert (visible <= 6).all() and (attention[0][..., 6:] == 0).all()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small model trained on planted promoters, and a second, rotated copy of the genome whose origin falls
+    inside a + strand promoter (its -35 and -10 boxes lie before the origin, at the end of the sequence)."""
+    folder = tmp_path_factory.mktemp("trained")
+    sequence, sites = promoter_genome(np.random.default_rng(3), 60_000, 300)
+    fasta = write_fasta(folder / "g.fa", [("chrom", sequence, "circular")])
+    bed = folder / "sites.bed"
+    bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(sites.position, sites.strand)))
+    label(fasta, folder, "g", sites=bed, progress=False)
+    settings = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 400,
+                "batch_size": 8, "segment_length": 64, "eval_every": 200, "checkpoint_every": 400,
+                "warmup_steps": 10, "learning_rate": 3e-3, "loss": "weighted_ce", "site_fraction": 0.3}
+    model_config, train_config = configs("cpu", settings)
+    train([GenomeInput("g", str(fasta), str(folder / "g.labels.track.npz"))], folder / "model", model_config,
+          train_config, progress=False)
+    site = sites[sites.strand == "+"].iloc[10]
+    rotation = int(site.position) - 20  # the site lands at 20, its boxes at -35..-7 wrap to the end
+    rotated = sequence[rotation:] + sequence[:rotation]
+    rotated_fasta = write_fasta(folder / "rotated.fa", [("chrom", rotated, "circular")])
+    rotated_sites = sites.assign(position=(sites.position - rotation) % 60_000)
+    return {"folder": folder, "fasta": fasta, "labels": folder / "g.labels.track.npz", "sites": sites,
+            "rotated": rotated_fasta, "rotated_sites": rotated_sites}
+
+
+def predict_cli(trained, fasta, outdir, *extra):
+    return main(["predict", "--model", str(trained["folder"] / "model"), "--fasta", str(fasta), "--outdir",
+                 str(outdir), "--prefix", "p", "--quiet", "--threads", "2", *map(str, extra)])
+
+
+def test_predicted_peaks_fall_on_planted_sites_of_both_strands(tmp_path, trained):
+    assert predict_cli(trained, trained["fasta"], tmp_path, "--call", "top_k", "--top-k", 100) == 0
+    track = load_track(tmp_path / "p.scores.track.npz")
+    assert track.kind == "scores" and track.arrays["chrom"].dtype == np.float32
+    predicted = pd.read_csv(tmp_path / "p.predicted.bed", sep="\t").rename(columns={"#contig": "contig",
+                                                                                   "start": "position"})
+    assert fraction_near(predicted, trained["sites"], 30) > 0.9 and set(predicted.strand) == {"+", "-"}
+    scores = track.arrays["chrom"]
+
+    def median_at(offset):  # offset downstream of each site, on its own strand, in forward coordinates
+        return np.median([scores[0, p + offset] if s == "+" else scores[1, p - offset]
+                          for p, s in zip(trained["sites"].position, trained["sites"].strand)])
+
+    assert median_at(0) > 2 * max(median_at(-2), median_at(2))  # the peak is at the site, on either strand
+    assert median_at(0) > 5 * np.median(scores)
+
+
+def test_the_origin_of_a_circular_contig_is_read_through(tmp_path, trained):
+    assert predict_cli(trained, trained["rotated"], tmp_path / "circular", "--topology", "circular") == 0
+    assert predict_cli(trained, trained["rotated"], tmp_path / "linear", "--topology", "linear") == 0
+    circular = load_track(tmp_path / "circular" / "p.scores.track.npz").arrays["chrom"]
+    linear = load_track(tmp_path / "linear" / "p.scores.track.npz").arrays["chrom"]
+    original = load_track_scores(trained, tmp_path)
+    rotation = int(trained["sites"][trained["sites"].strand == "+"].iloc[10].position) - 20
+    np.testing.assert_allclose(np.roll(original, -rotation, axis=1), circular, atol=TOLERANCE)
+    # linear: the same scores wherever the receptive field (2 x 54 nt, + shift) stays inside the contig, others
+    # near the ends, where the upstream boxes of the site at 20 are no longer read
+    np.testing.assert_allclose(linear[:, 200:-200], circular[:, 200:-200], atol=TOLERANCE)
+    assert abs(linear[0, 20] - circular[0, 20]) > 0.05
+
+
+def load_track_scores(trained, tmp_path):
+    assert predict_cli(trained, trained["fasta"], tmp_path / "original") == 0
+    return load_track(tmp_path / "original" / "p.scores.track.npz").arrays["chrom"]
+
+
+def test_attention_at_labelled_sites_and_bit_identical_reruns(tmp_path, trained):
+    for run in ("a", "b"):
+        assert predict_cli(trained, trained["fasta"], tmp_path / run, "--attention-sites", trained["labels"],
+                           "--bedgraph") == 0
+    for name in ("scores.track.npz", "predicted.bed", "attention.npz", "scores.plus.bedgraph"):
+        assert (tmp_path / "a" / f"p.{name}").read_bytes() == (tmp_path / "b" / f"p.{name}").read_bytes()
+    with np.load(tmp_path / "a" / "p.attention.npz") as archive:
+        attention, offset = archive["attention"], archive["offset"]
+        assert attention.shape == (300, 2, 2, 49) and offset[0] == 20 and offset[-1] == 20 - 48
+        assert set(archive["strand"]) == {"+", "-"} and (archive["label"] == 1).all()
+        scores = load_track(tmp_path / "a" / "p.scores.track.npz").arrays["chrom"]
+        rows = (archive["strand"] == "-").astype(int)
+        np.testing.assert_allclose(archive["score"], scores[rows, archive["position"]], atol=TOLERANCE)
+        np.testing.assert_allclose(attention.astype(np.float32).sum(-1), 1, atol=5e-3)
+
+
+def test_site_calling_rules():
+    genome = {"path": "g.fa", "checksum": "x", "contigs": [{"name": "c", "length": 100, "circular": False}]}
+    values = np.zeros((2, 100), dtype=np.float32)
+    values[0, [10, 12, 50, 51]] = [0.9, 0.7, 0.6, 0.6]
+    values[1, 98] = 0.95
+    track = Track("scores", genome, {"c": values})
+    peaks = call_predicted_sites(track, SiteCaller("peaks", 0.5, 5))
+    assert list(zip(peaks.position, peaks.strand)) == [(10, "+"), (50, "+"), (98, "-")]
+    above = call_predicted_sites(track, SiteCaller("threshold", 0.65))
+    assert list(above.position) == [10, 12, 98]
+    top = call_predicted_sites(track, SiteCaller("top_k", top_k=2, distance=5))
+    assert sorted(top.position) == [10, 98]
+
+
+def test_evaluate_on_held_out_regions(tmp_path, trained):
+    assert predict_cli(trained, trained["fasta"], tmp_path / "pred") == 0
+    figures = evaluate(trained["folder"] / "model", [tmp_path / "pred" / "p.scores.track.npz"], [trained["labels"]],
+                       tmp_path / "eval")
+    assert figures["overall"]["roc_auc"] > 0.8 and figures["genomes"]["g"]["positions"] == 2 * 12_000
+    record = json.loads((trained["folder"] / "model" / "config.json").read_text())
+    assert figures["overall"]["roc_auc"] == pytest.approx(record["metrics"]["test"]["roc_auc"], abs=1e-6)
+    for name in ("evaluation.json", "roc.tsv", "pr.tsv", "sites.tsv", "curves.png"):
+        assert (tmp_path / "eval" / name).stat().st_size > 0
+    sites = pd.read_csv(tmp_path / "eval" / "sites.tsv", sep="\t")
+    assert list(sites.columns[:4]) == ["genome", "threshold", "predicted_sites", "labelled_sites"]
+    assert sites.labelled_sites.iloc[0] == figures["genomes"]["g"]["positives"]
+    assert (sites.precision.dropna().between(0, 1)).all() and sites.recall.iloc[0] > 0.5
+
+
+def test_evaluate_per_contig_predictions_and_untrained_genomes(tmp_path, trained):
+    assert predict_cli(trained, trained["rotated"], tmp_path / "pred", "--topology", "circular") == 0
+    rotated_bed = tmp_path / "rotated.bed"
+    rotated_bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(
+        trained["rotated_sites"].position, trained["rotated_sites"].strand)))
+    label(trained["rotated"], tmp_path, "rotated", sites=rotated_bed, topology="circular", progress=False)
+    arguments = [trained["folder"] / "model", [tmp_path / "pred" / "p.scores.track.npz"],
+                 [tmp_path / "rotated.labels.track.npz"], tmp_path / "eval"]
+    with pytest.raises(InputError, match="not trained on this genome.*--set all"):
+        evaluate(*arguments)
+    figures = evaluate(*arguments, which="all")
+    assert figures["overall"]["positions"] == 120_000 and figures["overall"]["roc_auc"] > 0.8
+    with pytest.raises(InputError, match="no label track for the genome"):
+        evaluate(arguments[0], arguments[1], [trained["labels"]], tmp_path / "e2", which="all")
