@@ -74,18 +74,16 @@ def local_maxima(values: np.ndarray, minimum: float, distance: int, circular: bo
     values = np.asarray(values, dtype=np.float64)
     length = values.size
     candidates = np.flatnonzero(values >= minimum)
-    offsets = np.arange(1, distance + 1)
+    own = values[candidates]
     keep = np.ones(candidates.size, dtype=bool)
-    floor = np.array(-np.inf, dtype=np.float64)
-    for side, strict in ((-offsets, True), (offsets, False)):
-        neighbours = candidates[:, None] + side
-        if circular:
-            neighbour_values = values[neighbours % length]
-        else:
-            inside = (neighbours >= 0) & (neighbours < length)
-            neighbour_values = np.where(inside, values[np.clip(neighbours, 0, length - 1)], floor)
-        best = neighbour_values.max(axis=1, initial=floor)
-        keep &= values[candidates] > best if strict else values[candidates] >= best
+    for offset in range(1, distance + 1):  # one neighbour at a time: memory stays O(candidates)
+        for neighbours, strict in ((candidates - offset, True), (candidates + offset, False)):
+            if circular:
+                neighbour_values = values[neighbours % length]
+            else:
+                inside = (neighbours >= 0) & (neighbours < length)
+                neighbour_values = np.where(inside, values[np.clip(neighbours, 0, length - 1)], -np.inf)
+            keep &= own > neighbour_values if strict else own >= neighbour_values
     return candidates[keep]
 
 

@@ -143,7 +143,8 @@ def write_bedgraph(track: Track, path: str | Path, strand: str) -> None:
 
 
 def write_bigwig(track: Track, path: str | Path, strand: str) -> None:
-    """One strand of a track as bigWig (every genome contig in the header, non-zero runs as intervals)."""
+    """One strand of a track as bigWig (every genome contig in the header): a dense track (scores) as fixed steps of 1
+    nt, a sparse one (counts, labels) as its non-zero runs."""
     import pyBigWig
 
     row = STRANDS.index(strand)
@@ -153,9 +154,11 @@ def write_bigwig(track: Track, path: str | Path, strand: str) -> None:
             bigwig.addHeader([(c["name"], c["length"]) for c in track.genome["contigs"]], maxZooms=10)
             for name, array in track.arrays.items():
                 starts, ends, values = runs(array[row])
-                if starts.size:
-                    bigwig.addEntries([name] * starts.size, starts.tolist(), ends=ends.tolist(),
-                                      values=values.astype(np.float64).tolist())
+                if starts.size > array.shape[1] // 4:  # dense (scores): every position, in fixed steps
+                    bigwig.addEntries(name, 0, values=array[row].astype(np.float64), span=1, step=1)
+                elif starts.size:  # sparse (counts, labels): the non-zero runs
+                    bigwig.addEntries([name] * starts.size, starts.astype(np.int64), ends=ends.astype(np.int64),
+                                      values=values.astype(np.float64))
         finally:
             bigwig.close()
 

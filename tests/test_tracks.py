@@ -91,3 +91,12 @@ def test_check_same_genome(tmp_path, track):
     other.write_text(">chrom\nACGT\n")
     with pytest.raises(InputError, match="re-run the label step"):
         check_same_genome(track, read_genome(other), "labels.npz")
+
+
+def test_dense_tracks_go_to_bigwig_in_fixed_steps(tmp_path, fasta):
+    genome = read_genome(fasta)
+    rng = np.random.default_rng(0)
+    arrays = {c.name: rng.random((2, c.length), dtype=np.float32) for c in genome.contigs}
+    plus, minus = export_track(Track("scores", genome_meta(genome), arrays), tmp_path / "s", "bigwig")
+    with pyBigWig.open(str(minus)) as bw:
+        np.testing.assert_allclose(bw.values("plasmid", 0, 1200), arrays["plasmid"][1], rtol=1e-6)

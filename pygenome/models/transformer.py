@@ -163,7 +163,7 @@ class Layer(nn.Module):
         return self.relative_bias[:, distance].masked_fill(hidden, float("-inf"))
 
 
-_QUERY_BLOCK = 128
+_QUERY_BLOCK = 64
 
 
 @functools.lru_cache(maxsize=64)
