@@ -1,0 +1,1 @@
+"""Motifs from attention heads: formats, comparison with known motifs, ..."""
