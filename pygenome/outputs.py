@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Iterator
@@ -24,7 +25,8 @@ def atomic_outputs(*paths: str | os.PathLike) -> Iterator[list[Path]]:
     """Yield temporary paths for ``paths``; rename them all into place when the block ends without error.
 
     The temporary files live in the destination folders (``.<name>.partial``), so the final rename is atomic on
-    POSIX file systems. On error every temporary file is removed and the destinations are left untouched.
+    POSIX file systems. On error every temporary file is removed and the destinations are left untouched. A
+    temporary path the block makes a folder (of figures, say) replaces the destination folder as a whole.
     """
     finals = [Path(p) for p in paths]
     temps = [final.with_name(f".{final.name}.partial") for final in finals]
@@ -36,9 +38,13 @@ def atomic_outputs(*paths: str | os.PathLike) -> Iterator[list[Path]]:
         if missing:
             raise RuntimeError(f"output(s) never written: {', '.join(missing)}")
         for final, temp in zip(finals, temps):
+            if temp.is_dir() and final.is_dir():
+                shutil.rmtree(final)
             os.replace(temp, final)
     finally:
         for temp in temps:
+            if temp.is_dir():
+                shutil.rmtree(temp)
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
 

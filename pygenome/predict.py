@@ -11,12 +11,13 @@ in forward coordinates. Outputs, in ``outdir`` and named after ``prefix``:
   position at least ``min_score``) or ``top_k`` (the ``top_k`` highest peaks);
 - ``<prefix>.attention.npz`` (with query sites): for each site, the attention of every layer and head from the output
   that scores it (site + shift) to each key in its context, ``float16`` ``(N, layers, heads, context + 1)`` by key
-  distance, with the site table. See :func:`save_attention`.
+  distance, with the site table; and the same at random control positions away from any query site, against which
+  the motifs step sets each head's profile (a causal model's heads also attend at fixed offsets from any query). See
+  :mod:`pygenome.attention` and :func:`control_queries`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +27,11 @@ import torch
 from tqdm import tqdm
 
 from pygenome import __version__
+from pygenome.attention import save_attention
 from pygenome.errors import InputError
 from pygenome.genome import read_genome, reverse_complement
 from pygenome.inference import attention_at, pick_device, score_stretches
-from pygenome.outputs import atomic_outputs, save_npz
+from pygenome.outputs import atomic_outputs
 from pygenome.sites import empty_sites, local_maxima, read_sites_bed, sort_sites, write_sites_bed
 from pygenome.tracks import (
     STRANDS,
@@ -63,8 +65,9 @@ class SiteCaller:
 
 
 def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str = "auto", caller=SiteCaller(),
-            attention_sites=None, bedgraph: bool = False, device: str = "auto", precision: str = "auto",
-            batch_size: int | None = None, progress: bool = True) -> dict:
+            attention_sites=None, attention_controls: int | None = None, seed: int = 0, bedgraph: bool = False,
+            device: str = "auto", precision: str = "auto", batch_size: int | None = None,
+            progress: bool = True) -> dict:
     """Run the predict step; returns a summary (sites called, attention sites, the device)."""
     model, record = load_model(model_dir)
     device = pick_device(device)
@@ -77,7 +80,9 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
     queries = _query_sites(attention_sites, genome, names) if attention_sites not in (None, "predicted") else None
     producer = {"step": "predict", "pygenome": __version__, "parameters": {
         "model": Path(model_dir).name, "model_data": [d["id"] for d in record["data"]], "fasta": Path(fasta).name,
-        "contigs": names, "topology": topology, "caller": caller.__dict__, "precision": precision}}
+        "contigs": names, "topology": topology, "caller": caller.__dict__, "precision": precision,
+        "attention_sites": None if attention_sites is None else Path(attention_sites).name,
+        "attention_controls": attention_controls, "seed": seed}}
     arrays = {}
     total = 2 * sum(contig.length for contig in chosen)
     with tqdm(total=total, desc="predicting", unit="nt", unit_scale=True, disable=not progress,
@@ -97,9 +102,11 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
     attention = None
     if attention_sites is not None:
         queries = sites if attention_sites == "predicted" else queries
-        attention = site_attention(model, genome, queries, device, autocast)
+        count = max(len(queries), MIN_CONTROLS) if attention_controls is None else attention_controls
+        controls = control_queries(genome, names, queries, count, seed)
+        attention = site_attention(model, genome, pd.concat([queries, controls], ignore_index=True), device, autocast)
         keys.append("attention.npz")
-        summary["attention_sites"] = len(queries)
+        summary["attention_sites"], summary["attention_controls"] = len(queries), len(controls)
     with atomic_outputs(*(Path(outdir) / f"{prefix}.{key}" for key in keys)) as temps:
         temp = dict(zip(keys, temps))
         save_track(temp["scores.track.npz"], track)
@@ -155,6 +162,50 @@ def _query_sites(source, genome, names) -> pd.DataFrame:
     return sites[sites["contig"].isin(names)].reset_index(drop=True)
 
 
+MIN_CONTROLS = 500
+CONTROL_EXCLUSION = 100  # nt between a control and any query site on the same strand
+
+
+def control_queries(genome, names, sites: pd.DataFrame, count: int, seed: int) -> pd.DataFrame:
+    """``count`` random positions of the contigs ``names`` (uniform over both strands of all of them, without
+    replacement), each more than ``CONTROL_EXCLUSION`` nt from every site of ``sites`` on its strand (around the
+    origin of circular contigs), as a site table of source "control" in genome order; reproducible from ``seed``."""
+    if count < 0:
+        raise InputError(f"the number of attention controls must be 0 or more, not {count}")
+    lengths = np.array([genome.contig(name).length for name in names], dtype=np.int64)
+    ends = np.cumsum(2 * lengths)
+    draws = np.random.default_rng(seed).choice(ends[-1], size=min(int(ends[-1]), 4 * count + 1000), replace=False)
+    index = np.searchsorted(ends, draws, side="right")
+    offset = draws - (ends[index] - 2 * lengths[index])
+    strand = np.where(offset < lengths[index], "+", "-")
+    position = offset % lengths[index]
+    far = np.ones(draws.size, dtype=bool)
+    for (contig, site_strand), group in sites.groupby(["contig", "strand"]):
+        if contig not in names:
+            continue
+        members = (index == names.index(contig)) & (strand == site_strand)
+        far[members] = _distance_to_nearest(position[members], group["position"].to_numpy(np.int64),
+                                            genome.contig(contig)) > CONTROL_EXCLUSION
+    kept = np.flatnonzero(far)[:count]
+    if kept.size < count:
+        raise InputError(f"could not place {count} attention controls more than {CONTROL_EXCLUSION} nt from every "
+                         f"query site on {', '.join(names)}; ask for fewer with --attention-controls")
+    table = pd.DataFrame({"contig": np.asarray(names, dtype=object)[index[kept]], "position": position[kept],
+                          "strand": strand[kept], "name": "", "score": np.nan, "source": "control",
+                          "count": np.nan, "control": np.nan, "log2_enrichment": np.nan})
+    return sort_sites(table if len(table) else empty_sites(), names)
+
+
+def _distance_to_nearest(positions: np.ndarray, sites: np.ndarray, contig) -> np.ndarray:
+    """nt from each of ``positions`` to the nearest of ``sites`` (both forward, 0-based) on ``contig``."""
+    sites = np.sort(sites).astype(np.float64)
+    if contig.circular:  # copies one turn before and after make the nearest site around the origin ordinary
+        sites = np.concatenate([sites - contig.length, sites, sites + contig.length])
+    sites = np.concatenate([[-np.inf], sites, [np.inf]])
+    after = np.searchsorted(sites, positions)
+    return np.minimum(positions - sites[after - 1], sites[after] - positions)
+
+
 def site_attention(model, genome, sites: pd.DataFrame, device, autocast):
     """``(attention (N, layers, heads, context + 1) float16, site table)`` for the sites, with each site's score
     from the forward that gave its attention."""
@@ -173,26 +224,6 @@ def site_attention(model, genome, sites: pd.DataFrame, device, autocast):
         scores[group.index] = probabilities
     table = sites[["contig", "position", "strand", "name"]].copy()
     table["score"] = scores
-    table["label"] = (sites["source"] != "predicted").astype(np.int8) if len(sites) else np.int8(0)
+    table["label"] = (~sites["source"].isin(["predicted", "control"])).astype(np.int8)
+    table["query"] = np.where(sites["source"] == "control", "control", "site")
     return attention, table
-
-
-def save_attention(path, attention: np.ndarray, sites: pd.DataFrame, meta: dict) -> None:
-    """An ``.npz`` of ``attention`` ``(N, layers, heads, context + 1)`` ``float16`` (index ``d``: the key ``d`` nt
-    upstream of the output, which lies ``shift`` nt downstream of the site, so at ``shift - d`` from the site on its
-    strand), ``offset`` ``(context + 1,)`` (that position relative to the site), and the site table: ``contig``,
-    ``position`` (forward, 0-based), ``strand``, ``name``, ``score`` and ``label`` (1 for a known or labelled site, 0
-    for a predicted one), plus ``meta`` (JSON)."""
-    shift = meta["model"]["shift"]
-    save_npz(path, {
-        "meta": np.array(json.dumps(meta, sort_keys=True)),
-        "attention": attention,
-        "offset": shift - np.arange(attention.shape[-1]),
-        "contig": sites["contig"].to_numpy(str),
-        "position": sites["position"].to_numpy(np.int64),
-        "strand": sites["strand"].to_numpy(str),
-        "name": sites["name"].to_numpy(str),
-        "score": sites["score"].to_numpy(np.float32),
-        "label": sites["label"].to_numpy(np.int8),
-    })
-

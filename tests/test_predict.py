@@ -142,13 +142,19 @@ def load_track_scores(trained, tmp_path):
 def test_attention_at_labelled_sites_and_bit_identical_reruns(tmp_path, trained):
     for run in ("a", "b"):
         assert predict_cli(trained, trained["fasta"], tmp_path / run, "--attention-sites", trained["labels"],
-                           "--bedgraph") == 0
+                           "--attention-controls", 200, "--bedgraph") == 0
     for name in ("scores.track.npz", "predicted.bed", "attention.npz", "scores.plus.bedgraph"):
         assert (tmp_path / "a" / f"p.{name}").read_bytes() == (tmp_path / "b" / f"p.{name}").read_bytes()
     with np.load(tmp_path / "a" / "p.attention.npz") as archive:
         attention, offset = archive["attention"], archive["offset"]
-        assert attention.shape == (300, 2, 2, 49) and offset[0] == 20 and offset[-1] == 20 - 48
-        assert set(archive["strand"]) == {"+", "-"} and (archive["label"] == 1).all()
+        assert attention.shape == (500, 2, 2, 49) and offset[0] == 20 and offset[-1] == 20 - 48
+        sites = archive["query"] == "site"
+        assert sites.sum() == 300 and (archive["label"] == sites).all() and set(archive["strand"]) == {"+", "-"}
+        for strand in "+-":  # controls lie more than 100 nt from every site on their strand, around the origin
+            site_positions = archive["position"][sites & (archive["strand"] == strand)]
+            for position in archive["position"][~sites & (archive["strand"] == strand)]:
+                distance = np.abs(site_positions - position)
+                assert np.minimum(distance, 60_000 - distance).min() > 100
         scores = load_track(tmp_path / "a" / "p.scores.track.npz").arrays["chrom"]
         rows = (archive["strand"] == "-").astype(int)
         np.testing.assert_allclose(archive["score"], scores[rows, archive["position"]], atol=TOLERANCE)
