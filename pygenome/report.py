@@ -1,0 +1,607 @@
+"""The report step: the outputs of the other steps → one self-contained HTML page, readable offline.
+
+Sections, each shown when its input is given:
+
+1. inputs: every genome (id, FASTA, checksum, contigs) from a model's ``config.json`` and/or label ``qc.json`` files,
+   the files read with their SHA-256, the pygenome version of each step, and the model's architecture and training
+   settings;
+2. label QC per genome (``<prefix>.qc.json``: reads, sites, warnings);
+3. training curves and the figures of the selected weights (a model folder's ``metrics.tsv``, ``config.json``,
+   ``timing.json``);
+4. ROC and PR curves, AUCs and site-level figures (an evaluate folder);
+5. attention heads (a motifs folder: ``<prefix>.heads.tsv`` and whatever else the motifs step wrote beside it).
+
+Images are PNG or SVG data: URIs and the CSS is inline; the page's one script is inline and only records, on
+``<body>``, how many images loaded and whether the page fits its width (for headless checks). Nothing is fetched.
+The same inputs give the same bytes: the page holds no time but those in its inputs, and figures are PNGs without
+matplotlib's version in them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pygenome import __version__
+from pygenome.errors import InputError
+from pygenome.evaluate import plot_curves
+from pygenome.outputs import atomic_outputs
+from pygenome.splits import SETS
+
+HEADS_COLUMNS = ("genome", "head_id", "layer", "head", "peak_offset", "peak_width", "peak_excess", "site_mean",
+                 "control_mean", "motif", "consensus", "width", "information_content", "sites_used", "sites_with",
+                 "controls_with", "odds_ratio", "p_value", "q_value", "best_match", "best_match_database",
+                 "best_match_q", "decoy_best_q")
+PROFILES_COLUMNS = ("genome", "head_id", "layer", "head", "offset", "site_mean", "site_low", "site_high",
+                    "control_mean", "control_low", "control_high", "q_value", "significant")
+MATCHES_COLUMNS = ("genome", "head_id", "query", "database", "target", "target_description", "p_value", "q_value",
+                   "offset", "overlap", "strand")
+RECURRENCE_COLUMNS = ("cluster", "head_id", "genome", "consensus", "peak_offset")
+TEXT_COLUMNS = {"genome", "head_id", "motif", "consensus", "best_match", "best_match_database", "query", "database",
+                "target", "target_description", "strand", "cluster"}
+MATCHES_SHOWN = 3  # matches listed per head, best first
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1d232a;
+background:#f6f7f9;line-height:1.45;font-size:15px}
+main{max-width:1120px;margin:0 auto;padding:8px 24px 48px}
+header{background:#1f3a5f;color:#fff;padding:18px 24px}
+header h1{margin:0 auto;max-width:1120px;font-size:24px}
+nav{max-width:1120px;margin:6px auto 0;font-size:14px}
+nav a{color:#cfe0f5;margin-right:18px;text-decoration:none}
+section{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:6px 20px 16px;margin:18px 0}
+h2{font-size:20px;border-bottom:2px solid #1f3a5f;padding-bottom:4px}
+h3{font-size:16px;margin:18px 0 6px}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:13px;margin:4px 0 10px}
+th,td{border-bottom:1px solid #e3e7ec;padding:3px 9px;text-align:left;vertical-align:top}
+th{background:#eef2f6;font-weight:600}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all}
+img{max-width:100%;height:auto;display:block;margin:4px 0}
+h4{font-size:14px;margin:10px 0 4px}
+.pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:12px;align-items:start}
+.card{border:1px solid #dde2e8;border-radius:6px;padding:4px 14px 8px;margin:12px 0}
+.card h3 .q{font-weight:400;color:#55606c;margin-left:10px}
+.note{color:#55606c;font-size:13px}
+.warn{color:#8a4b00}
+details{margin:6px 0}
+summary{cursor:pointer;color:#1f3a5f}
+"""
+
+# Records on <body> how many images decoded (naturalWidth > 0) of how many, and whether the page is wider than the
+# window: what a headless browser reads back to check the page.
+CHECK_SCRIPT = """
+window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var loaded = images.filter(function (image) { return image.complete && image.naturalWidth > 0; });
+  document.body.setAttribute("data-images", String(images.length));
+  document.body.setAttribute("data-images-loaded", String(loaded.length));
+  document.body.setAttribute("data-overflow",
+    document.documentElement.scrollWidth > window.innerWidth ? "yes" : "no");
+});
+"""
+
+
+def report(out, *, title: str = "pygenome report", label_qc=(), model_dir=None, evaluation_dir=None,
+           motifs_dir=None, motifs_prefix=None) -> Path:
+    """Write the report of the given outputs to ``out`` (HTML, UTF-8, whole or not at all); returns its path.
+
+    ``label_qc``: ``<prefix>.qc.json`` files of the label step (the prefix is shown as the genome id);
+    ``model_dir``: a model folder of the train step; ``evaluation_dir``: an output folder of the evaluate step;
+    ``motifs_dir`` and ``motifs_prefix``: an output folder of the motifs step and the prefix of its files.
+    """
+    if not (label_qc or model_dir or evaluation_dir or motifs_dir):
+        raise InputError("nothing to report: give label QC files (--label-qc), a model folder (--model), an "
+                         "evaluation folder (--evaluation) and/or a motifs folder (--motifs)")
+    if (motifs_dir is None) != (motifs_prefix is None):
+        raise InputError("a motifs folder (--motifs) and the prefix of its files (--motifs-prefix) go together")
+    qc_paths = [Path(path) for path in label_qc]
+    qcs = {_qc_id(path): _read_json(path, "`pygenome label` (a <prefix>.qc.json file)") for path in qc_paths}
+    if len(qcs) < len(qc_paths):
+        raise InputError(f"label QC files with the same prefix: {', '.join(map(str, qc_paths))}; give one per genome")
+    model = _read_model(Path(model_dir)) if model_dir is not None else None
+    evaluation = _read_evaluation(Path(evaluation_dir)) if evaluation_dir is not None else None
+    motifs = _read_motifs(Path(motifs_dir), motifs_prefix) if motifs_dir is not None else None
+    files = _files_read(qc_paths, model, evaluation, motifs)
+    sections = [("inputs", "Inputs", _inputs_section(qcs, model, evaluation, motifs, files))]
+    if qcs:
+        sections.append(("label-qc", "Label QC", _qc_section(qcs)))
+    if model is not None:
+        sections.append(("training", "Training", _training_section(model)))
+    if evaluation is not None:
+        sections.append(("evaluation", "Evaluation", _evaluation_section(evaluation)))
+    if motifs is not None:
+        sections.append(("heads", "Attention heads", _motifs_section(motifs)))
+    out = Path(out)
+    with atomic_outputs(out) as (temp,):
+        temp.write_text(_page(title, sections), encoding="utf-8")
+    return out
+
+
+# Reading the inputs ---------------------------------------------------------------------------------------------
+
+def _read_json(path: Path, written_by: str) -> dict:
+    if not path.is_file():
+        raise InputError(f"{path}: not found; give the outputs of {written_by}")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not JSON ({error}); give the outputs of {written_by}") from error
+
+
+def _read_table(path: Path, columns, written_by: str) -> pd.DataFrame:
+    """A tab-separated table with a header holding ``columns`` (others kept); text columns stay text (an empty cell
+    is ""), the others become numbers (an empty cell is NaN)."""
+    if not path.is_file():
+        raise InputError(f"{path}: not found; give the outputs of {written_by}")
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        table = pd.DataFrame(columns=list(columns))
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: no column(s) {', '.join(missing)}; is it a file written by {written_by}, of "
+                         "this pygenome version?")
+    for column in table.columns:
+        if column not in TEXT_COLUMNS:
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    return table
+
+
+def _qc_id(path: Path) -> str:
+    return path.name.removesuffix(".qc.json") if path.name.endswith(".qc.json") else path.stem
+
+
+def _read_model(folder: Path) -> dict:
+    written_by = "`pygenome train` (a model folder)"
+    model = {"folder": folder, "config": _read_json(folder / "config.json", written_by)}
+    if (folder / "metrics.tsv").is_file():
+        model["history"] = _read_table(folder / "metrics.tsv", ("step", "train_loss", "validation_loss"), written_by)
+    if (folder / "timing.json").is_file():
+        model["timing"] = _read_json(folder / "timing.json", written_by)
+    return model
+
+
+def _read_evaluation(folder: Path) -> dict:
+    written_by = "`pygenome evaluate`"
+    evaluation = {"folder": folder, "figures": _read_json(folder / "evaluation.json", written_by)}
+    curves = {"roc": ("genome", "false_positive_rate", "true_positive_rate"), "pr": ("genome", "recall", "precision"),
+              "sites": ("genome", "threshold", "precision", "recall")}
+    for name, columns in curves.items():
+        if (folder / f"{name}.tsv").is_file():
+            evaluation[name] = _read_table(folder / f"{name}.tsv", columns, written_by)
+    return evaluation
+
+
+def _read_motifs(folder: Path, prefix: str) -> dict:
+    written_by = "`pygenome motifs`"
+    base = folder / prefix
+    heads = _read_table(Path(f"{base}.heads.tsv"), HEADS_COLUMNS, f"{written_by} (its folder and file prefix)")
+    motifs = {"folder": folder, "prefix": prefix, "heads": heads, "figures": Path(f"{base}.figures")}
+    optional = {"profiles": PROFILES_COLUMNS, "matches": MATCHES_COLUMNS, "recurrence": RECURRENCE_COLUMNS}
+    for name, columns in optional.items():
+        if Path(f"{base}.{name}.tsv").is_file():
+            motifs[name] = _read_table(Path(f"{base}.{name}.tsv"), columns, written_by)
+    if Path(f"{base}.motifs.json").is_file():
+        motifs["summary"] = _read_json(Path(f"{base}.motifs.json"), written_by)
+    return motifs
+
+
+def _files_read(qc_paths, model, evaluation, motifs) -> list[Path]:
+    """Every input file of the report that exists (figure images aside), in section order."""
+    paths = list(qc_paths)
+    if model is not None:
+        paths += [model["folder"] / name for name in ("config.json", "model.safetensors", "metrics.tsv",
+                                                       "timing.json")]
+    if evaluation is not None:
+        paths += [evaluation["folder"] / name for name in ("evaluation.json", "roc.tsv", "pr.tsv", "sites.tsv")]
+    if motifs is not None:
+        base = motifs["folder"] / motifs["prefix"]
+        paths += [Path(f"{base}.{name}") for name in ("heads.tsv", "profiles.tsv", "matches.tsv", "recurrence.tsv",
+                                                      "motifs.json")]
+    return [path for path in paths if path.is_file()]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# HTML pieces ----------------------------------------------------------------------------------------------------
+
+def _page(title: str, sections) -> str:
+    navigation = "".join(f'<a href="#{anchor}">{html.escape(heading)}</a>' for anchor, heading, _ in sections)
+    body = "".join(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>{content}</section>'
+                   for anchor, heading, content in sections)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="pygenome {html.escape(__version__)}">'
+            f"<title>{html.escape(title)}</title><style>{CSS}</style><script>{CHECK_SCRIPT}</script></head>\n"
+            f"<body><header><h1>{html.escape(title)}</h1><nav>{navigation}</nav></header>\n<main>{body}</main>"
+            "</body></html>\n")
+
+
+def _text(value) -> str:
+    """A cell's text, escaped: numbers to 4 significant digits, integers whole, missing values as —."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)) or (
+            isinstance(value, (str, dict, list, tuple)) and not value):
+        return "—"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()
+                                                and abs(value) < 1e15):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+    if isinstance(value, dict):
+        return html.escape("; ".join(f"{k}: {_plain(v)}" for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return html.escape(", ".join(_plain(v) for v in value))
+    return html.escape(str(value))
+
+
+def _plain(value) -> str:
+    return html.unescape(_text(value))
+
+
+def _numeric(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _table(rows: list[dict], columns=None, mono=()) -> str:
+    """An HTML table of ``rows`` (dicts; ``columns``: their keys shown, in order, or ``{key: heading}``), numbers
+    right-aligned and ``mono`` columns in a fixed-width font; scrolls sideways rather than widen the page."""
+    columns = columns or list(dict.fromkeys(key for row in rows for key in row))
+    headings = columns if isinstance(columns, dict) else {c: c.replace("_", " ") for c in columns}
+    head = "".join(f"<th>{html.escape(text)}</th>" for text in headings.values())
+    lines = []
+    for row in rows:
+        cells = []
+        for key in headings:
+            value = row.get(key)
+            style = ' class="n"' if _numeric(value) else ' class="mono"' if key in mono else ""
+            cells.append(f"<td{style}>{_text(value)}</td>")
+        lines.append(f"<tr>{''.join(cells)}</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(lines)}</tbody></table></div>'
+
+
+def _pairs(mapping: dict) -> str:
+    """A two-column table of ``mapping``'s items."""
+    return _table([{"setting": key, "value": value} for key, value in mapping.items()])
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [dict(zip(frame.columns, values)) for values in frame.itertuples(index=False)]
+
+
+def _image(data: bytes, kind: str, alt: str) -> str:
+    mime = {"png": "image/png", "svg": "image/svg+xml"}[kind]
+    return f'<img src="data:{mime};base64,{base64.b64encode(data).decode()}" alt="{html.escape(alt)}">'
+
+
+def _figure_image(figure, alt: str) -> str:
+    """A matplotlib figure as an embedded PNG (no software tag, so the bytes depend on the drawing alone)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return _image(buffer.getvalue(), "png", alt)
+
+
+def _file_image(stem: Path, alt: str) -> str:
+    """``<stem>.png`` (else ``<stem>.svg``) embedded, or "" when neither exists."""
+    for kind in ("png", "svg"):
+        path = Path(f"{stem}.{kind}")
+        if path.is_file():
+            return _image(path.read_bytes(), kind, alt)
+    return ""
+
+
+def _new_figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+# Sections -------------------------------------------------------------------------------------------------------
+
+def _genomes(qcs: dict, model) -> list[dict]:
+    """One row per genome (by checksum) from the model's data and the label QC files, with its contigs."""
+    genomes: dict[str, dict] = {}
+    for entry in model["config"].get("data", []) if model is not None else []:
+        genomes[entry["genome_checksum"]] = {
+            "genome": entry["id"], "fasta": entry["fasta"], "label_track": entry["labels"],
+            "training_sites": entry.get("training_sites"), "checksum": entry["genome_checksum"],
+            "contig_list": entry["contigs"], "from": ["model"]}
+    for genome_id, qc in qcs.items():
+        meta = qc.get("genome", {})
+        row = genomes.setdefault(meta.get("checksum", f"qc:{genome_id}"), {
+            "genome": genome_id, "fasta": meta.get("path"), "checksum": meta.get("checksum"),
+            "contig_list": meta.get("contigs", []), "from": []})
+        row["from"].append(f"{genome_id}.qc.json")
+    for row in genomes.values():
+        row["contigs"] = len(row["contig_list"])
+        row["length_nt"] = sum(contig["length"] for contig in row["contig_list"])
+        row["circular"] = sum(bool(contig["circular"]) for contig in row["contig_list"])
+    return list(genomes.values())
+
+
+def _inputs_section(qcs: dict, model, evaluation, motifs, files: list[Path]) -> str:
+    parts = []
+    genomes = _genomes(qcs, model)
+    if genomes:
+        parts.append("<h3>Genomes</h3>" + _table(genomes, {
+            "genome": "genome", "fasta": "FASTA", "contigs": "contigs", "circular": "circular contigs", "length_nt":
+            "length (nt)", "label_track": "label track", "training_sites": "training sites", "checksum":
+            "genome checksum (SHA-256)", "from": "described by"}, mono=("checksum",)))
+        parts.append('<p class="note">The genome checksum is the SHA-256 of each contig\'s name, length and MD5; '
+                     "equal checksums mean equal genomes.</p>")
+        for row in genomes:
+            parts.append(f"<details><summary>contigs of {html.escape(str(row['genome']))}</summary>"
+                         + _table(row["contig_list"], ("name", "length", "circular", "md5"), mono=("md5",))
+                         + "</details>")
+    versions = {"report": __version__}
+    versions.update({f"label ({genome_id})": qc.get("pygenome") for genome_id, qc in qcs.items()})
+    if model is not None:
+        versions["train"] = model["config"].get("pygenome")
+    if evaluation is not None:
+        versions["evaluate"] = evaluation["figures"].get("pygenome")
+    if motifs is not None and "summary" in motifs:
+        versions["motifs"] = motifs["summary"].get("pygenome")
+    parts.append("<h3>pygenome version of each step</h3>" + _table(
+        [{"step": step, "pygenome": version} for step, version in versions.items()]))
+    if model is not None:
+        config = model["config"]
+        parts.append('<div class="pair"><div><h3>Model architecture</h3>' + _pairs(config.get("model", {}))
+                     + "</div><div><h3>Training settings</h3>" + _pairs(config.get("training", {})) + "</div></div>")
+        if config.get("split"):
+            split = pd.DataFrame(config["split"]).assign(nt=lambda f: f["end"] - f["start"])
+            totals = split.pivot_table(index="genome", columns="set", values="nt", aggfunc="sum", sort=False)
+            totals = totals[[name for name in SETS if name in totals.columns]]
+            parts.append("<h3>Split of each genome (nt per set)</h3>" + _table(
+                _records(totals.reset_index().fillna(0).astype({c: int for c in totals.columns}))))
+    parts.append("<h3>Input files</h3>" + _table(
+        [{"file": f"{path.parent.name}/{path.name}", "bytes": path.stat().st_size, "sha256": _sha256(path)}
+         for path in files], mono=("sha256",)))
+    return "".join(parts)
+
+
+def _qc_section(qcs: dict) -> str:
+    rows, contigs, warnings = [], [], []
+    for genome_id, qc in qcs.items():
+        parameters, reads, sites = qc.get("parameters", {}), qc.get("reads", {}), qc.get("sites", {})
+        sources = [parameters.get("bam"), parameters.get("control_bam"), parameters.get("sites"),
+                   *parameters.get("peaks", [])]
+        strands = sites.get("by_strand", {})
+        rows.append({
+            "genome": genome_id, "FASTA": parameters.get("fasta"), "labelled from": [s for s in sources if s],
+            "contigs": len(qc.get("contigs", {})), "reads seen": reads.get("seen"), "reads used": reads.get("used"),
+            "reads dropped": _dropped(reads) if reads else None, "library size": reads.get("library_size"),
+            "control reads used": qc.get("control_reads", {}).get("used"), "sites": sites.get("total"),
+            "by source": sites.get("by_source"),
+            "+ / − strand": f"{strands.get('+', 0):,} / {strands.get('-', 0):,}" if strands else None,
+            "bins": qc.get("bins", {}).get("total"), "warnings": len(qc.get("warnings", []))})
+        for name, figures in qc.get("contigs", {}).items():
+            contigs.append({"genome": genome_id, "contig": name, "length": figures.get("length"),
+                            "circular": figures.get("circular"), "reads used": figures.get("reads", {}).get("used"),
+                            "signal per strand (+, −)": figures.get("signal_per_strand"),
+                            "sites called": figures.get("sites_called"), "sites known": figures.get("sites_known"),
+                            "sites": figures.get("sites")})
+        warnings += [f"{genome_id}: {warning}" for warning in qc.get("warnings", [])]
+    parts = [_table(rows), "<details><summary>per contig</summary>" + _table(contigs) + "</details>"]
+    if warnings:
+        parts.append('<h3>Warnings</h3><ul class="warn">' + "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+                     + "</ul>")
+    return "".join(parts)
+
+
+def _dropped(reads: dict) -> str:
+    """Reads dropped in all, and by reason when any were."""
+    reasons = ", ".join(f"{reason} {count:,}" for reason, count in reads.get("dropped", {}).items() if count)
+    return f"{reads.get('dropped_total', 0):,}" + (f" ({reasons})" if reasons else "")
+
+
+def _training_section(model) -> str:
+    config, parts = model["config"], []
+    metrics = config.get("metrics", {})
+    rows = [{"set": f"validation (step {config.get('best_step')}, the best by "
+                    f"{config.get('training', {}).get('select_by')})",
+             **{k.removeprefix("validation_"): v for k, v in (metrics.get("validation") or {}).items()
+                if k.startswith("validation_")}}]
+    if metrics.get("test"):
+        rows.append({"set": "test", **metrics["test"]})
+    parts.append("<h3>Figures of the selected weights</h3>" + _table(
+        rows, {"set": "set", "loss": "loss", "roc_auc": "ROC AUC", "pr_auc": "PR AUC", "positions": "positions",
+               "positives": "positives"}))
+    if "timing" in model:
+        parts.append("<h3>Run (timing.json)</h3>" + _pairs(model["timing"]))
+    history = model.get("history")
+    if history is not None and len(history):
+        parts.append("<h3>Training curves</h3>" + _training_figure(history, config.get("best_step")))
+        parts.append("<details><summary>every evaluation (metrics.tsv)</summary>" + _table(_records(history))
+                     + "</details>")
+    return "".join(parts)
+
+
+def _training_figure(history: pd.DataFrame, best_step) -> str:
+    """Loss (training and validation) and validation ROC and PR AUC against the step, the best step marked."""
+    figure = _new_figure(10, 3.6)
+    loss, auc = figure.subplots(1, 2)
+    loss.plot(history["step"], history["train_loss"], marker="o", markersize=3, label="training (mean since the "
+                                                                                     "last evaluation)")
+    loss.plot(history["step"], history["validation_loss"], marker="o", markersize=3, label="validation")
+    loss.set(xlabel="step", ylabel="loss", title="loss")
+    for column, name in (("validation_roc_auc", "ROC AUC"), ("validation_pr_auc", "PR AUC")):
+        if column in history:
+            auc.plot(history["step"], history[column], marker="o", markersize=3, label=name)
+    auc.set(xlabel="step", ylim=(0, 1.02), title="validation")
+    for axis in (loss, auc):
+        if best_step is not None:
+            axis.axvline(best_step, color="grey", linestyle=":", linewidth=1, label="best step")
+        axis.legend(fontsize=8)
+    return _figure_image(figure, "training and validation loss, and validation ROC and PR AUC, against the step")
+
+
+def _evaluation_section(evaluation) -> str:
+    figures = evaluation["figures"]
+    parts = [f"<p>Model folder {_text(figures.get('model'))}, {_text(figures.get('set'))} set. Position level: "
+             "every position of the set on both strands. Site level: predicted sites are score peaks at least "
+             f"{_text(figures.get('distance'))} nt apart, and a predicted site hits a labelled one within "
+             f"{_text(figures.get('tolerance'))} nt on the same strand.</p>"]
+    rows = [{"genome": name, **values} for name, values in figures.get("genomes", {}).items()]
+    if "overall" in figures:
+        rows.append({"genome": "overall", **figures["overall"]})
+    parts.append(_table(rows, {"genome": "genome", "roc_auc": "ROC AUC", "pr_auc": "PR AUC (average precision)",
+                               "positions": "positions", "positives": "positives", "prevalence": "prevalence"}))
+    if "roc" in evaluation and "pr" in evaluation:
+        buffer = io.BytesIO()
+        plot_curves(evaluation["roc"], evaluation["pr"], figures, buffer)
+        parts.append("<h3>ROC and precision-recall curves</h3>" + _image(buffer.getvalue(), "png",
+                                                                        "ROC and precision-recall curves"))
+    if "sites" in evaluation:
+        parts.append("<h3>Site level, by score threshold</h3>" + _table(_records(evaluation["sites"])))
+    return "".join(parts)
+
+
+def _motifs_section(motifs) -> str:
+    heads, parts = motifs["heads"], []
+    summary = motifs.get("summary")
+    if summary is not None:
+        decoy = summary.get("decoy")
+        parts.append(_pairs({"genomes": summary.get("genomes"), "motif databases": summary.get("databases"),
+                             "heads": summary.get("heads"), "head motifs": summary.get("motifs"),
+                             "decoy database": decoy["name"] if decoy else None,
+                             "decoy false-match rate": decoy["false_match_rate"] if decoy else None}))
+        if decoy:
+            parts.append(f'<p class="note">The decoy false-match rate is the fraction of head motifs with a match in '
+                         f"the decoy database ({html.escape(str(decoy['name']))}) at the q-value that known matches "
+                         "must reach. Every decoy match is false, so it estimates how often a best match is chance."
+                         "</p>")
+        if summary.get("parameters"):
+            parts.append("<details><summary>parameters of the motifs step</summary>"
+                         + _pairs(summary["parameters"]) + "</details>")
+    if "profiles" in motifs and len(motifs["profiles"]):
+        parts.append("<h3>Attention at sites over controls, every head</h3>" + _profiles_figure(motifs["profiles"]))
+    order = ["genome", "layer", "head"]
+    with_motif = heads[heads["motif"] != ""].sort_values(["q_value", *order], na_position="last", kind="mergesort")
+    peaked = heads[(heads["motif"] == "") & heads["peak_offset"].notna()]
+    peaked = peaked.sort_values(["peak_excess", *order], ascending=[False, True, True, True], na_position="last",
+                                kind="mergesort")
+    flat = heads[(heads["motif"] == "") & heads["peak_offset"].isna()].sort_values(order, kind="mergesort")
+    parts.append(f"<h3>Heads with a motif ({len(with_motif)}), by enrichment q-value</h3>")
+    parts += [_head_card(row, motifs) for row in _records(with_motif)] or ['<p class="note">none</p>']
+    if len(peaked):
+        parts.append(f"<h3>Heads with a significant peak but no motif ({len(peaked)}), by excess attention</h3>")
+        parts += [_head_card(row, motifs) for row in _records(peaked)]
+    if len(flat):
+        columns = {"genome": "genome", "head_id": "head", "layer": "layer", "head": "head (in layer)"}
+        if "profiles" in motifs:
+            flat = flat.merge(_largest_excess(motifs["profiles"]), on=["genome", "head_id"], how="left")
+            columns |= {"excess": "largest excess attention (sites − controls)", "offset": "at offset (nt)"}
+        parts.append(f"<h3>Heads without a significant peak ({len(flat)})</h3>" + _table(_records(flat), columns))
+    genomes = list(dict.fromkeys(heads["genome"]))
+    if len(genomes) > 1:
+        parts.append("<h3>Heads across genomes</h3>" + _cross_genome_table(heads, genomes))
+    if "recurrence" in motifs and len(motifs["recurrence"]):
+        parts.append("<h3>Recurring motifs</h3>" + _table(_records(motifs["recurrence"]), mono=("consensus",))
+                     + _file_image(motifs["figures"] / "recurrence", "recurring motifs across genomes"))
+    return "".join(parts)
+
+
+def _head_card(row: dict, motifs) -> str:
+    """One head: its profile and logo images, its peak, motif, enrichment and best matches."""
+    name = f"{row['genome']} · {row['head_id']}"
+    stem = motifs["figures"] / f"{row['genome']}.{row['head_id']}"
+    images = [_file_image(Path(f"{stem}.profile"), f"attention profile of {name}"),
+              _file_image(Path(f"{stem}.logo"), f"logo of the motif of {name}")]
+    facts = {"layer, head": f"{_plain(row['layer'])}, {_plain(row['head'])}",
+             "peak offset (nt; − is upstream)": row["peak_offset"], "peak width (nt)": row["peak_width"],
+             "excess attention at the peak": row["peak_excess"], "mean attention, sites": row["site_mean"],
+             "mean attention, controls": row["control_mean"]}
+    if row["motif"]:
+        facts.update({"motif": row["motif"], "consensus": row["consensus"], "width (nt)": row["width"],
+                      "information content (bits)": row["information_content"],
+                      "sites that built it": row["sites_used"],
+                      "sites with the motif": _of(row, "sites_with", "sites"),
+                      "controls with the motif": _of(row, "controls_with", "controls"), "odds ratio": row["odds_ratio"],
+                      "p-value": row["p_value"], "q-value": row["q_value"],
+                      "best match": f"{row['best_match']} ({row['best_match_database']})" if row["best_match"]
+                      else None, "best match q-value": row["best_match_q"], "best decoy q-value":
+                      row["decoy_best_q"]})
+    matches = ""
+    if row["motif"] and "matches" in motifs:
+        table = motifs["matches"]
+        table = table[(table["genome"] == row["genome"]) & (table["head_id"] == row["head_id"])]
+        if "summary" in motifs:  # known databases only, not the decoy
+            table = table[table["database"].isin(motifs["summary"].get("databases", []))]
+        table = table.sort_values(["q_value", "p_value"], kind="mergesort").head(MATCHES_SHOWN)
+        if len(table):
+            matches = "<h4>Best matches</h4>" + _table(_records(table), {
+                "target": "target", "target_description": "description", "database": "database", "q_value": "q",
+                "offset": "offset", "strand": "strand"})
+    quality = f'<span class="q">q = {_text(row["q_value"])}</span>' if row["motif"] else ""
+    consensus = f' <span class="mono">{html.escape(row["consensus"])}</span>' if row["motif"] else ""
+    return (f'<div class="card"><h3>{html.escape(name)}{consensus}{quality}</h3>'
+            f'<div class="pair"><div>{_pairs(facts)}</div><div>{"".join(images)}{matches}</div></div></div>')
+
+
+def _of(row: dict, count: str, total: str):
+    """``row[count]``, with "of ``row[total]``" when the table has that column."""
+    return f"{_plain(row[count])} of {_plain(row[total])}" if total in row else row[count]
+
+
+def _largest_excess(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Per genome and head, the largest mean attention at sites minus controls over the offsets, and its offset."""
+    table = profiles.assign(excess=profiles["site_mean"] - profiles["control_mean"])
+    table = table.sort_values(["excess", "offset"], ascending=[False, True], kind="mergesort")
+    return table.drop_duplicates(["genome", "head_id"])[["genome", "head_id", "excess", "offset"]]
+
+
+def _cross_genome_table(heads: pd.DataFrame, genomes: list[str]) -> str:
+    """One row per head, one column per genome: the head's motif consensus, or its peak, there."""
+    rows = {}
+    for row in _records(heads.sort_values(["layer", "head", "genome"], kind="mergesort")):
+        entry = rows.setdefault(row["head_id"], {"head": row["head_id"]})
+        if row["motif"]:
+            entry[row["genome"]] = f"{row['consensus']} at {_plain(row['peak_offset'])}"
+        elif not math.isnan(row["peak_offset"]):
+            entry[row["genome"]] = f"peak at {_plain(row['peak_offset'])}"
+    return _table(list(rows.values()), ["head", *genomes], mono=genomes)
+
+
+def _profiles_figure(profiles: pd.DataFrame) -> str:
+    """A heat map of mean attention at sites minus at controls, one row per head and one column per offset;
+    significant offsets dotted."""
+    profiles = profiles.assign(excess=profiles["site_mean"] - profiles["control_mean"])
+    rows = profiles[["genome", "head_id", "layer", "head"]].drop_duplicates().sort_values(
+        ["genome", "layer", "head"], kind="mergesort")
+    keys = list(zip(rows["genome"], rows["head_id"]))
+    offsets = np.sort(profiles["offset"].unique())
+    grid = np.full((len(keys), len(offsets)), np.nan)
+    row_of = {key: i for i, key in enumerate(keys)}
+    row_index = np.array([row_of[key] for key in zip(profiles["genome"], profiles["head_id"])])
+    column_index = np.searchsorted(offsets, profiles["offset"].to_numpy())
+    grid[row_index, column_index] = profiles["excess"].to_numpy()
+    finite = np.abs(grid[np.isfinite(grid)])
+    limit = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    figure = _new_figure(10, 1.2 + 0.22 * len(keys))
+    axis = figure.subplots()
+    shown = axis.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest",
+                        extent=(offsets[0] - 0.5, offsets[-1] + 0.5, len(keys) - 0.5, -0.5))
+    significant = profiles[profiles["significant"] == 1]
+    axis.scatter(significant["offset"], [row_of[k] for k in zip(significant["genome"], significant["head_id"])],
+                 s=4, color="black", label="significant")
+    axis.set_yticks(range(len(keys)), [f"{genome} {head}" for genome, head in keys], fontsize=8)
+    axis.set(xlabel="offset from the site (nt; negative is upstream)")
+    figure.colorbar(shown, ax=axis, label="attention, sites − controls", shrink=0.9)
+    return _figure_image(figure, "attention at sites minus controls for every head and offset")
