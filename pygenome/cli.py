@@ -10,6 +10,7 @@ from pygenome import __version__
 from pygenome.alignments import SIGNALS, STRANDEDNESS, ReadOptions
 from pygenome.errors import InputError
 from pygenome.genome import TOPOLOGIES
+from pygenome.motifs.settings import MotifSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(steps)
     _add_predict(steps)
     _add_evaluate(steps)
+    _add_motifs(steps)
+    _add_report(steps)
     _add_demo(steps)
     return parser
 
@@ -182,6 +185,10 @@ def _add_predict(steps) -> None:
     parser.add_argument("--top-k", type=int, default=1000, help="sites kept by --call top_k")
     parser.add_argument("--attention-sites", metavar="SOURCE",
                         help="keep attention at these sites: 'predicted', a BED file, or a label track")
+    parser.add_argument("--attention-controls", type=int, metavar="N",
+                        help="random control positions whose attention is kept too, more than 100 nt from any site "
+                             "(default: as many as sites, at least 500)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the control positions")
     parser.add_argument("--bedgraph", action="store_true", help="also write stranded bedGraph")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
@@ -201,7 +208,8 @@ def _run_predict(args) -> None:
         torch.set_num_threads(args.threads)
     predict(args.model, args.fasta, args.outdir, args.prefix, contigs=args.contigs, topology=args.topology,
             caller=SiteCaller(args.call, args.min_score, args.distance, args.top_k),
-            attention_sites=args.attention_sites, bedgraph=args.bedgraph, device=args.device,
+            attention_sites=args.attention_sites, attention_controls=args.attention_controls, seed=args.seed,
+            bedgraph=args.bedgraph, device=args.device,
             precision=args.precision, batch_size=args.batch_size, progress=not args.quiet)
 
 
@@ -227,6 +235,72 @@ def _run_evaluate(args) -> None:
     from pygenome.evaluate import evaluate
 
     evaluate(args.model, args.predictions, args.labels, args.outdir, args.which, args.tolerance, args.distance)
+
+
+def _add_motifs(steps) -> None:
+    parser = steps.add_parser(
+        "motifs", help="attention at sites → head profiles, motifs, enrichment, logos and known-motif matches",
+        description="For every attention head: its profile at sites against control queries and its peaks, the "
+                    "motif under the keys the sites attend to most, that motif's enrichment near sites, its logo, "
+                    "and its Tomtom matches in known-motif databases; with several genomes, which motifs recur.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--genome", nargs="+", action="append", required=True, metavar="ID FASTA ATTENTION",
+                        help="a genome id, its FASTA and its attention files from pygenome predict (repeat per genome)")
+    parser.add_argument("--database", nargs="+", default=[], metavar="MOTIFS",
+                        help="known motifs to match, MEME or TRANSFAC (plain or gzip)")
+    parser.add_argument("--decoy", help="a motif database that should match nothing (e.g. eukaryotic JASPAR)")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--prefix", required=True, help="output file name prefix")
+    defaults = MotifSettings()
+    parser.add_argument("--alpha", type=float, default=defaults.alpha,
+                        help="q-value below which an offset of a head's profile may be significant")
+    parser.add_argument("--min-fold", type=float, default=defaults.min_fold,
+                        help="and sites' mean attention there at least this many times the controls'")
+    parser.add_argument("--occurrence-p", type=float, default=defaults.occurrence_p,
+                        help="p-value of a motif occurrence in the enrichment test")
+    parser.add_argument("--match-q", type=float, default=defaults.match_q, help="q-value of a Tomtom match")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_motifs)
+
+
+def _run_motifs(args) -> None:
+    from pygenome.motifs.step import find_motifs
+
+    for values in args.genome:
+        if len(values) < 3:
+            raise InputError(f"--genome {' '.join(values)}: give an id, a FASTA and at least one attention file")
+    settings = MotifSettings(alpha=args.alpha, min_fold=args.min_fold, occurrence_p=args.occurrence_p,
+                             match_q=args.match_q)
+    summary = find_motifs([(values[0], values[1], values[2:]) for values in args.genome], args.outdir, args.prefix,
+                          args.database, args.decoy, settings, progress=not args.quiet)
+    print(f"pygenome motifs: {summary['motifs']} head motifs from {summary['heads']} heads, "
+          f"{summary['reported_motifs']} enriched near sites, {summary['matched_motifs']} of them matching a known "
+          "motif")
+
+
+def _add_report(steps) -> None:
+    parser = steps.add_parser(
+        "report", help="the outputs of the other steps → one self-contained HTML page",
+        description="Write one HTML page, readable offline (images and style embedded), of the outputs given: inputs "
+                    "and checksums, label QC, training curves, evaluation curves and attention-head motifs.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--out", required=True, type=Path, metavar="HTML", help="the HTML file to write")
+    parser.add_argument("--title", default="pygenome report", help="the page title")
+    parser.add_argument("--label-qc", nargs="+", default=[], type=Path, metavar="QC_JSON",
+                        help="<prefix>.qc.json files of pygenome label, one per genome")
+    parser.add_argument("--model", type=Path, metavar="DIR", help="a model folder from pygenome train")
+    parser.add_argument("--evaluation", type=Path, metavar="DIR", help="an output folder of pygenome evaluate")
+    parser.add_argument("--motifs", type=Path, metavar="DIR",
+                        help="an output folder of pygenome motifs (with --motifs-prefix)")
+    parser.add_argument("--motifs-prefix", metavar="PREFIX", help="the prefix of the files in the --motifs folder")
+    parser.set_defaults(func=_run_report)
+
+
+def _run_report(args) -> None:
+    from pygenome.report import report
+
+    report(args.out, title=args.title, label_qc=args.label_qc, model_dir=args.model, evaluation_dir=args.evaluation,
+           motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix)
 
 
 def _add_demo(steps) -> None:

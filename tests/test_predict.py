@@ -8,17 +8,14 @@ import pytest
 import torch
 
 from pygenome.cli import main
-from pygenome.data import GenomeInput
 from pygenome.errors import InputError
 from pygenome.evaluate import evaluate
 from pygenome.inference import attention_at, plan_streams, score_stretches
 from pygenome.labels import label
 from pygenome.models.transformer import Transformer, TransformerConfig
 from pygenome.predict import SiteCaller, call_predicted_sites
-from pygenome.simulate import promoter_genome, write_fasta
 from pygenome.sites import fraction_near
 from pygenome.tracks import Track, load_track
-from pygenome.train import configs, train
 
 TOLERANCE = 1e-6  # float32 streaming against one float32 forward: the same arithmetic, summed in other orders
 
@@ -73,31 +70,6 @@ def test_attention_rows_sum_to_one_over_the_keys_a_query_may_see_and_keep_the_sc
     assert (visible <= 6).all() and (attention[0][..., 6:] == 0).all()
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A small model trained on planted promoters, and a second, rotated copy of the genome whose origin falls
-    inside a + strand promoter (its -35 and -10 boxes lie before the origin, at the end of the sequence)."""
-    folder = tmp_path_factory.mktemp("trained")
-    sequence, sites = promoter_genome(np.random.default_rng(3), 60_000, 300)
-    fasta = write_fasta(folder / "g.fa", [("chrom", sequence, "circular")])
-    bed = folder / "sites.bed"
-    bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(sites.position, sites.strand)))
-    label(fasta, folder, "g", sites=bed, progress=False)
-    settings = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 400,
-                "batch_size": 8, "segment_length": 64, "eval_every": 200, "checkpoint_every": 400,
-                "warmup_steps": 10, "learning_rate": 3e-3, "loss": "weighted_ce", "site_fraction": 0.3}
-    model_config, train_config = configs("cpu", settings)
-    train([GenomeInput("g", str(fasta), str(folder / "g.labels.track.npz"))], folder / "model", model_config,
-          train_config, progress=False)
-    site = sites[sites.strand == "+"].iloc[10]
-    rotation = int(site.position) - 20  # the site lands at 20, its boxes at -35..-7 wrap to the end
-    rotated = sequence[rotation:] + sequence[:rotation]
-    rotated_fasta = write_fasta(folder / "rotated.fa", [("chrom", rotated, "circular")])
-    rotated_sites = sites.assign(position=(sites.position - rotation) % 60_000)
-    return {"folder": folder, "fasta": fasta, "labels": folder / "g.labels.track.npz", "sites": sites,
-            "rotated": rotated_fasta, "rotated_sites": rotated_sites}
-
-
 def predict_cli(trained, fasta, outdir, *extra):
     return main(["predict", "--model", str(trained["folder"] / "model"), "--fasta", str(fasta), "--outdir",
                  str(outdir), "--prefix", "p", "--quiet", "--threads", "2", *map(str, extra)])
@@ -126,12 +98,12 @@ def test_the_origin_of_a_circular_contig_is_read_through(tmp_path, trained):
     circular = load_track(tmp_path / "circular" / "p.scores.track.npz").arrays["chrom"]
     linear = load_track(tmp_path / "linear" / "p.scores.track.npz").arrays["chrom"]
     original = load_track_scores(trained, tmp_path)
-    rotation = int(trained["sites"][trained["sites"].strand == "+"].iloc[10].position) - 20
+    rotation = int(trained["sites"][trained["sites"].strand == "+"].iloc[10].position) - 5
     np.testing.assert_allclose(np.roll(original, -rotation, axis=1), circular, atol=TOLERANCE)
-    # linear: the same scores wherever the receptive field (2 x 54 nt, + shift) stays inside the contig, others
-    # near the ends, where the upstream boxes of the site at 20 are no longer read
+    # linear: the same scores wherever the receptive field (2 x 70 nt, + shift) stays inside the contig, others
+    # near the ends, where the upstream boxes of the site at 5 are no longer read
     np.testing.assert_allclose(linear[:, 200:-200], circular[:, 200:-200], atol=TOLERANCE)
-    assert abs(linear[0, 20] - circular[0, 20]) > 0.05
+    assert circular[0, 5] > 0.5 and linear[0, 5] < circular[0, 5] - 0.3
 
 
 def load_track_scores(trained, tmp_path):
@@ -147,7 +119,7 @@ def test_attention_at_labelled_sites_and_bit_identical_reruns(tmp_path, trained)
         assert (tmp_path / "a" / f"p.{name}").read_bytes() == (tmp_path / "b" / f"p.{name}").read_bytes()
     with np.load(tmp_path / "a" / "p.attention.npz") as archive:
         attention, offset = archive["attention"], archive["offset"]
-        assert attention.shape == (500, 2, 2, 49) and offset[0] == 20 and offset[-1] == 20 - 48
+        assert attention.shape == (500, 2, 4, 65) and offset[0] == 20 and offset[-1] == 20 - 64
         sites = archive["query"] == "site"
         assert sites.sum() == 300 and (archive["label"] == sites).all() and set(archive["strand"]) == {"+", "-"}
         for strand in "+-":  # controls lie more than 100 nt from every site on their strand, around the origin

@@ -107,11 +107,10 @@ def write_meme(path, motifs, background=UNIFORM) -> None:
     DNA alphabet, both strands, the ``background`` letter frequencies (A, C, G, T) and, per motif, a
     ``MOTIF <name> [<description>]`` line, ``letter-probability matrix: alength= 4 w= <width> nsites= <nsites> E= 0``
     and its probabilities (:func:`probabilities` without pseudocount) with 6 decimals. The same motifs give the same
-    bytes. Raises :class:`InputError` for no motifs, a name with whitespace, or a description with a line break.
+    bytes; no motifs give the header alone (a step that found none still writes its file). Raises
+    :class:`InputError` for a name with whitespace or a description with a line break.
     """
     motifs = list(motifs)
-    if not motifs:
-        raise InputError(f"{path}: no motifs to write")
     background = _background(background, str(path))
     lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "", "Background letter frequencies",
              " ".join(f"{letter} {value:.6f}" for letter, value in zip(LETTERS, background)), ""]

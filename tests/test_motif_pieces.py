@@ -1,0 +1,183 @@
+"""The pieces of the motifs step against hand-computed answers: profiles and peaks, key windows on both strands,
+frequency matrices and trimming, occurrence thresholds and enrichment, motif similarity, control queries."""
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pygenome.attention import load_attention
+from pygenome.errors import InputError
+from pygenome.genome import Contig, decode, encode
+from pygenome.motifs.enrichment import best_scores, fisher_enrichment, log_odds, score_threshold
+from pygenome.motifs.extract import column_information, frequency_matrix, key_windows, top_keys, trim
+from pygenome.motifs.profiles import add_significance, head_profile, peaks
+from pygenome.motifs.recurrence import groups, similarity
+from pygenome.outputs import atomic_outputs, save_npz
+from pygenome.predict import _distance_to_nearest, control_queries
+
+UNIFORM = np.full(4, 0.25)
+
+
+def test_head_profile_means_bands_and_one_sided_test():
+    sites = np.array([[0.1, 0.6, 0.3], [0.1, 0.8, 0.1], [0.1, 0.7, 0.2], [0.1, 0.9, 0.0]])
+    controls = np.array([[0.1, 0.1, 0.8], [0.1, 0.2, 0.7], [0.1, 0.3, 0.6], [0.1, 0.2, 0.7]])
+    profile = head_profile(sites, controls, np.array([5, 4, 3]))
+    np.testing.assert_allclose(profile["site_mean"], [0.1, 0.75, 0.15])
+    half_width = 1.959964 * np.std([0.6, 0.8, 0.7, 0.9], ddof=1) / 2
+    np.testing.assert_allclose(profile["site_high"][1] - profile["site_mean"][1], half_width, rtol=1e-5)
+    assert profile["p_value"][1] < 1e-3  # sites attend to offset 4 far more than controls
+    assert profile["p_value"][2] > 0.99  # less, one-sided
+    assert profile["p_value"][0] == 1.0  # no variance at all: nothing to see
+
+
+def test_peaks_bridge_gaps_of_one_offset_and_rank_by_excess():
+    offsets = np.arange(-10, 1)
+    site = np.full(offsets.size, 0.02)
+    site[[3, 4, 6, 9]] = [0.20, 0.30, 0.10, 0.05]  # offsets -7, -6, -4 (one peak, gap bridged) and -1
+    profile = pd.DataFrame({"offset": offsets, "site_mean": site, "control_mean": 0.02,
+                            "p_value": np.where(site > 0.02, 1e-6, 0.5)})
+    profile = add_significance(profile, alpha=0.01, min_fold=1.5)
+    assert list(profile.loc[profile.significant == 1, "offset"]) == [-7, -6, -4, -1]
+    found = peaks(profile)
+    assert list(found["summit"]) == [-6, -1] and list(found["start"]) == [-7, -1]
+    assert list(found["end"]) == [-4, -1] and list(found["width"]) == [4, 1]
+    np.testing.assert_allclose(found["excess"], [0.18 + 0.28 + 0.0 + 0.08, 0.03])
+
+
+def test_min_fold_keeps_significant_but_tiny_excesses_out():
+    profile = pd.DataFrame({"offset": [0], "site_mean": [0.011], "control_mean": [0.010], "p_value": [1e-9]})
+    assert add_significance(profile, min_fold=1.5)["significant"].item() == 0
+
+
+def test_top_keys_pick_each_sites_best_key_inside_the_region_and_compare_with_controls():
+    offset = np.array([2, 1, 0, -1, -2, -3])
+    sites = np.array([[0.9, 0.0, 0.1, 0.5, 0.2, 0.2],   # 0.9 is outside the region -3..0
+                      [0.0, 0.0, 0.1, 0.1, 0.7, 0.1],
+                      [0.0, 0.0, 0.2, 0.1, 0.1, 0.1]])
+    controls = np.tile([0.0, 0.0, 0.3, 0.2, 0.2, 0.2], (20, 1))
+    keys, used = top_keys(sites, controls, offset, -3, 0, quantile=0.95)
+    assert list(keys) == [-1, -2, 0]
+    assert list(used) == [True, True, False]  # 0.2 at offset 0 is below the controls' 0.3 there
+
+
+def test_key_windows_read_each_strand_5_to_3_and_wrap_circular_contigs():
+    sequence = "ACGTTGCAAC"  # reverse complement: GTTGCAACGT
+    codes = {"c": encode(sequence)}
+    # + site at 6, key 2 upstream (position 4), kernel 3 ending at the key, flank 1: positions 1..5
+    windows = key_windows(codes, {"c": False}, ["c"], [6], ["+"], [-2], kernel=3, flank=1)
+    assert decode(windows[0]) == sequence[1:6]
+    # - site at forward 3 = oriented 6 on the reverse complement: the same positions of GTTGCAACGT
+    windows = key_windows(codes, {"c": False}, ["c"], [3], ["-"], [-2], kernel=3, flank=1)
+    assert decode(windows[0]) == "GTTGCAACGT"[1:6]
+    # near the start: a linear contig reads N, a circular one wraps
+    assert decode(key_windows(codes, {"c": False}, ["c"], [1], ["+"], [0], 3, 1)[0]) == "NNACG"
+    assert decode(key_windows(codes, {"c": True}, ["c"], [1], ["+"], [0], 3, 1)[0]) == "ACACG"
+
+
+def test_frequency_matrix_information_and_trimming():
+    windows = np.array([encode(word) for word in ("CTATAATG", "ATATAATC", "GTATAATA", "TTAAAATT")])
+    counts = frequency_matrix(windows)
+    np.testing.assert_array_equal(counts[0], [1, 1, 1, 1])
+    np.testing.assert_array_equal(counts[3], [1, 0, 0, 3])
+    information = column_information(counts, UNIFORM, pseudocount=0)
+    assert information[0] == pytest.approx(0.0) and information[1] == pytest.approx(2.0)
+    assert information[3] == pytest.approx(2 - (-(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25))))
+    kept = trim(counts, UNIFORM, min_information=0.25)
+    assert (kept.start, kept.stop) == (1, 7)  # the flanks (one of each base, or nearly) go
+
+
+def test_score_threshold_matches_enumeration_of_every_word():
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 20, size=(4, 4)).astype(float)
+    background = np.array([0.3, 0.2, 0.2, 0.3])
+    weights = log_odds(counts, background)
+    scores, probabilities = [], []
+    for word in itertools.product(range(4), repeat=4):
+        scores.append(sum(np.round(weights[i, b] * 100) for i, b in enumerate(word)) / 100)
+        probabilities.append(np.prod(background[list(word)]))
+    scores, probabilities = np.array(scores), np.array(probabilities)
+    for p_value in (0.001, 0.01, 0.1):
+        threshold = score_threshold(weights, background, p_value)
+        assert probabilities[scores >= threshold - 1e-9].sum() <= p_value
+        below = scores[scores < threshold - 1e-9]
+        assert probabilities[scores >= below.max() - 1e-9].sum() > p_value  # the lowest such score
+
+
+def test_best_scores_take_the_best_placement_and_skip_n():
+    weights = np.log2(np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7]]) / 0.25)  # "AT"
+    scores = best_scores(weights, np.array([encode("CCATC"), encode("CCNTC")]))
+    assert scores[0] == pytest.approx(2 * math.log2(2.8))
+    assert scores[1] == pytest.approx(math.log2(0.4) + math.log2(0.4))  # "TC" beats every placement over N
+
+
+def test_fisher_enrichment_against_the_hypergeometric_tail():
+    sites = np.array([True] * 8 + [False] * 2)
+    controls = np.array([True] * 1 + [False] * 9)
+    result = fisher_enrichment(sites, controls)
+    # P(X >= 8), X the hits among the 10 sites when the 9 hits fall at random among 20 windows
+    tail = sum(math.comb(9, k) * math.comb(11, 10 - k) for k in range(8, 10)) / math.comb(20, 10)
+    assert result["p_value"] == pytest.approx(tail)
+    assert (result["sites_with"], result["controls_with"]) == (8, 1)
+    assert result["odds_ratio"] == pytest.approx((8 * 9) / (2 * 1))
+
+
+def test_similarity_sees_reverse_complements_and_groups_connect():
+    tataat = frequency_matrix(np.array([encode("TATAAT")])) * 0.9 + 0.025
+    reverse = tataat[::-1, ::-1]  # ATTATA
+    other = frequency_matrix(np.array([encode("GCGCGG")])) * 0.9 + 0.025
+    assert similarity(tataat, reverse) == pytest.approx(1.0)
+    assert similarity(tataat, other) < 0.5
+    longer = np.vstack([other[:2], tataat])  # TATAAT inside a longer motif
+    assert similarity(longer, tataat) == pytest.approx(1.0)
+    assert list(groups([tataat, other, reverse, longer])) == [0, 1, 0, 0]
+
+
+def test_control_queries_keep_away_from_sites_around_the_origin():
+    class Genome:
+        contigs = [Contig("a", 1000, True, ""), Contig("b", 300, False, "")]
+
+        def contig(self, name):
+            return {c.name: c for c in self.contigs}[name]
+
+    sites = pd.DataFrame({"contig": ["a", "a", "b"], "position": [10, 500, 150], "strand": ["+", "-", "+"]})
+    controls = control_queries(Genome(), ["a", "b"], sites, 200, seed=4)
+    assert len(controls) == 200 and (controls["source"] == "control").all()
+    assert not controls.duplicated(["contig", "position", "strand"]).any()
+    near = controls[(controls.contig == "a") & (controls.strand == "+")].position
+    assert ((near > 110) & (near < 910)).all()  # 10 +- 100, around the origin of the circular contig
+    near_b = controls[(controls.contig == "b") & (controls.strand == "+")].position
+    assert ((near_b < 50) | (near_b > 250)).all()
+    assert controls.equals(control_queries(Genome(), ["a", "b"], sites, 200, seed=4))
+    with pytest.raises(InputError, match="ask for fewer"):
+        control_queries(Genome(), ["b"], sites, 590, seed=0)
+
+
+def test_distance_to_nearest_site_on_circular_and_linear_contigs():
+    positions = np.array([0, 50, 99])
+    sites = np.array([10, 95])
+    np.testing.assert_array_equal(_distance_to_nearest(positions, sites, Contig("c", 100, True, "")), [5, 40, 4])
+    np.testing.assert_array_equal(_distance_to_nearest(positions, sites, Contig("c", 100, False, "")), [10, 40, 4])
+
+
+def test_an_npz_that_is_not_an_attention_file_is_refused(tmp_path):
+    save_npz(tmp_path / "x.npz", {"scores": np.zeros(3)})
+    with pytest.raises(InputError, match="x.npz: not an attention file.*--attention-sites"):
+        load_attention(tmp_path / "x.npz")
+
+
+def test_a_folder_output_replaces_the_old_one_whole_or_not_at_all(tmp_path):
+    final = tmp_path / "figures"
+    final.mkdir()
+    (final / "old.png").write_text("old")
+    with pytest.raises(RuntimeError), atomic_outputs(final) as (temp,):
+        temp.mkdir()
+        (temp / "new.png").write_text("new")
+        raise RuntimeError("interrupted")
+    assert [p.name for p in final.iterdir()] == ["old.png"] and not temp.exists()
+    with atomic_outputs(final) as (temp,):
+        temp.mkdir()
+        (temp / "new.png").write_text("new")
+    assert [p.name for p in final.iterdir()] == ["new.png"]

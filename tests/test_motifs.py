@@ -1,0 +1,113 @@
+"""The motifs step end to end: a small model trained on planted promoters (TTGACA at -35..-30 and TATAAT at -12..-7
+upstream of every site) must give heads that attend to both boxes, motifs that Tomtom matches to the planted ones,
+and no match in the eukaryotic decoy for them."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from memelite.io import read_meme
+
+from pygenome.cli import main
+from pygenome.simulate import SIGMA70
+from tests.conftest import write_planted_database
+
+DECOY = Path(__file__).resolve().parents[1] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
+
+
+@pytest.fixture(scope="module")
+def motif_run(trained, tmp_path_factory):
+    """Attention at the labelled sites of the planted genome and of a rotated copy (a second "genome"), the motifs
+    step run on both against a database of the planted boxes among 40 random motifs, twice."""
+    folder = tmp_path_factory.mktemp("motifs")
+    for name, fasta in (("g", trained["fasta"]), ("r", trained["rotated"])):
+        labels = trained["labels"] if name == "g" else _rotated_labels(trained, folder)
+        assert main(["predict", "--model", str(trained["folder"] / "model"), "--fasta", str(fasta), "--outdir",
+                     str(folder / "predict"), "--prefix", name, "--attention-sites", str(labels), "--quiet",
+                     "--threads", "2"]) == 0
+    database = write_planted_database(folder / "known.meme")
+    for run in ("a", "b"):
+        assert main(["motifs", "--genome", "g", str(trained["fasta"]), str(folder / "predict" / "g.attention.npz"),
+                     "--genome", "r", str(trained["rotated"]), str(folder / "predict" / "r.attention.npz"),
+                     "--database", str(database), "--decoy", str(DECOY), "--outdir", str(folder / run),
+                     "--prefix", "m", "--quiet"]) == 0
+    return folder
+
+
+def _rotated_labels(trained, folder):
+    from pygenome.labels import label
+
+    bed = folder / "rotated.bed"
+    sites = trained["rotated_sites"]
+    bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(sites.position, sites.strand)))
+    label(trained["rotated"], folder, "rotated", sites=bed, progress=False)
+    return folder / "rotated.labels.track.npz"
+
+
+@pytest.mark.parametrize("word", list(SIGMA70))
+def test_a_head_attends_to_each_planted_box_and_its_motif_matches_it(motif_run, word):
+    heads = pd.read_csv(motif_run / "a" / "m.heads.tsv", sep="\t")
+    matched = heads[(heads.genome == "g") & (heads.reported == 1) & (heads.best_match == f"planted_{word}")]
+    assert len(matched), heads.to_string()
+    box_start = SIGMA70[word]
+    box_centre = box_start + (len(word) - 1) / 2
+    centres = (matched.motif_start + matched.motif_end) / 2
+    assert (abs(centres - box_centre) <= 3).any()  # the motif sits on the box
+    # the key a head attends to reads the 7 nt ending at it, so the peak lies on the box's 3' part
+    assert ((matched.peak_offset >= box_start) & (matched.peak_offset <= box_start + len(word) - 1 + 3)).any()
+    assert (matched.best_match_q < 0.05).all() and (matched.q_value < 1e-10).all()
+    best = matched.sort_values("best_match_q").iloc[0]
+    assert np.nan_to_num(best.decoy_best_q, nan=1) > 0.05  # the eukaryotic decoy does not match the best of them
+    assert best.sites_with / best.sites > 0.9 and best.controls_with / best.controls < 0.2
+
+
+def test_the_decoy_matches_few_reported_motifs(motif_run):
+    """The eukaryotic decoy holds TATA-box matrices (TBP: TATAAAAG), which a wider TATAAT motif resembles: one such
+    match of the eight reported motifs of this run is the real, documented limit of a eukaryotic decoy."""
+    summary = json.loads((motif_run / "a" / "m.motifs.json").read_text())
+    assert summary["reported_motifs"] >= 4 and summary["decoy"]["false_match_rate"] <= 0.25
+
+
+def test_profiles_set_sites_against_controls(motif_run):
+    profiles = pd.read_csv(motif_run / "a" / "m.profiles.tsv", sep="\t")
+    heads = profiles[["genome", "head_id"]].drop_duplicates()
+    assert len(heads) == 2 * 2 * 4  # two genomes, two layers of four heads
+    assert profiles.offset.min() == 20 - 64 and profiles.offset.max() == 20
+    significant = profiles[profiles.significant == 1]
+    assert (significant.site_mean >= 1.5 * significant.control_mean).all() and (significant.q_value < 0.01).all()
+    # far from both boxes and the site, sites and controls look alike
+    quiet = profiles[profiles.offset.between(-29, -26)]
+    assert quiet.significant.mean() < 0.3
+
+
+def test_outputs_parse_and_are_reproducible(motif_run):
+    a, b = motif_run / "a", motif_run / "b"
+    for name in ("heads.tsv", "profiles.tsv", "peaks.tsv", "motifs.meme", "matches.tsv", "recurrence.tsv",
+                 "motifs.json"):
+        assert (a / f"m.{name}").read_bytes() == (b / f"m.{name}").read_bytes(), name
+    figures = sorted(p.name for p in (a / "m.figures").iterdir())
+    assert figures == sorted(p.name for p in (b / "m.figures").iterdir())
+    for name in figures:
+        assert (a / "m.figures" / name).read_bytes() == (b / "m.figures" / name).read_bytes(), name
+    heads = pd.read_csv(a / "m.heads.tsv", sep="\t")
+    motifs = read_meme(str(a / "m.motifs.meme"))  # MEME format as memelite reads it
+    assert {key.split()[0] for key in motifs} == set(heads.motif.dropna())
+    for motif in heads.motif.dropna():
+        assert (a / "m.figures" / f"{motif}.logo.png").stat().st_size > 1000
+        assert (a / "m.figures" / f"{motif}.logo.svg").read_text().lstrip().startswith("<?xml")
+    assert "recurrence.png" in figures and sum(name.endswith(".profile.png") for name in figures) == 16
+
+
+def test_motifs_recur_across_the_two_genomes(motif_run):
+    recurrence = pd.read_csv(motif_run / "a" / "m.recurrence.tsv", sep="\t")
+    tataat = recurrence[recurrence.consensus.str.contains("TATAAT")]
+    assert set(tataat.genome) == {"g", "r"} and tataat.cluster.nunique() == 1
+
+
+def test_a_fasta_of_another_genome_is_refused(motif_run, trained, capsys):
+    assert main(["motifs", "--genome", "g", str(trained["rotated"]), str(motif_run / "predict" / "g.attention.npz"),
+                 "--outdir", str(motif_run / "bad"), "--prefix", "m", "--quiet"]) == 2
+    assert "g.attention.npz: predicted on another genome" in capsys.readouterr().err
+    assert not (motif_run / "bad").exists()
