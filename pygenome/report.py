@@ -36,7 +36,7 @@ from pygenome.evaluate import plot_curves
 from pygenome.outputs import atomic_outputs
 from pygenome.splits import SETS
 
-HEADS_COLUMNS = ("genome", "head_id", "layer", "head", "peak_offset", "peak_width", "peak_excess", "site_mean",
+HEADS_COLUMNS = ("genome", "head_id", "layer", "head", "peak", "peak_offset", "peak_width", "peak_excess", "site_mean",
                  "control_mean", "motif", "consensus", "width", "information_content", "sites_used", "sites_with",
                  "controls_with", "odds_ratio", "p_value", "q_value", "best_match", "best_match_database",
                  "best_match_q", "decoy_best_q")
@@ -480,12 +480,14 @@ def _motifs_section(motifs) -> str:
         decoy = summary.get("decoy")
         parts.append(_pairs({"genomes": summary.get("genomes"), "motif databases": summary.get("databases"),
                              "heads": summary.get("heads"), "head motifs": summary.get("motifs"),
+                             "reported (enriched near sites)": summary.get("reported_motifs"),
                              "decoy database": decoy["name"] if decoy else None,
                              "decoy false-match rate": decoy["false_match_rate"] if decoy else None}))
         if decoy:
-            parts.append(f'<p class="note">The decoy false-match rate is the fraction of head motifs with a match in '
-                         f"the decoy database ({html.escape(str(decoy['name']))}) at the q-value that known matches "
-                         "must reach. Every decoy match is false, so it estimates how often a best match is chance."
+            parts.append(f'<p class="note">The decoy false-match rate is the fraction of reported head motifs with '
+                         f"a match in the decoy database ({html.escape(str(decoy['name']))}) at the q-value that known "
+                         "matches must reach. Every decoy match is false, so it estimates how often a best match is "
+                         "chance."
                          "</p>")
         if summary.get("parameters"):
             parts.append("<details><summary>parameters of the motifs step</summary>"
@@ -494,10 +496,11 @@ def _motifs_section(motifs) -> str:
         parts.append("<h3>Attention at sites over controls, every head</h3>" + _profiles_figure(motifs["profiles"]))
     order = ["genome", "layer", "head"]
     with_motif = heads[heads["motif"] != ""].sort_values(["q_value", *order], na_position="last", kind="mergesort")
-    peaked = heads[(heads["motif"] == "") & heads["peak_offset"].notna()]
+    has_motif = heads.groupby(["genome", "head_id"])["motif"].transform(lambda motif: (motif != "").any())
+    peaked = heads[~has_motif & heads["peak_offset"].notna()].drop_duplicates(["genome", "head_id"])
     peaked = peaked.sort_values(["peak_excess", *order], ascending=[False, True, True, True], na_position="last",
                                 kind="mergesort")
-    flat = heads[(heads["motif"] == "") & heads["peak_offset"].isna()].sort_values(order, kind="mergesort")
+    flat = heads[~has_motif & heads["peak_offset"].isna()].sort_values(order, kind="mergesort")
     parts.append(f"<h3>Heads with a motif ({len(with_motif)}), by enrichment q-value</h3>")
     parts += [_head_card(row, motifs) for row in _records(with_motif)] or ['<p class="note">none</p>']
     if len(peaked):
@@ -519,17 +522,21 @@ def _motifs_section(motifs) -> str:
 
 
 def _head_card(row: dict, motifs) -> str:
-    """One head: its profile and logo images, its peak, motif, enrichment and best matches."""
-    name = f"{row['genome']} · {row['head_id']}"
-    stem = motifs["figures"] / f"{row['genome']}.{row['head_id']}"
-    images = [_file_image(Path(f"{stem}.profile"), f"attention profile of {name}"),
-              _file_image(Path(f"{stem}.logo"), f"logo of the motif of {name}")]
+    """One peak of a head: the head's profile, the logo of the peak's motif, the peak, motif, enrichment and best
+    matches."""
+    name = f"{row['genome']} · {row['head_id']}" + (f" · peak {_plain(row['peak'])}" if row["motif"] else "")
+    images = [_file_image(motifs["figures"] / f"{row['genome']}.{row['head_id']}.profile",
+                          f"attention profile of {name}")]
+    if row["motif"]:
+        images.append(_file_image(motifs["figures"] / f"{row['motif']}.logo", f"logo of the motif of {name}"))
     facts = {"layer, head": f"{_plain(row['layer'])}, {_plain(row['head'])}",
              "peak offset (nt; − is upstream)": row["peak_offset"], "peak width (nt)": row["peak_width"],
              "excess attention at the peak": row["peak_excess"], "mean attention, sites": row["site_mean"],
              "mean attention, controls": row["control_mean"]}
     if row["motif"]:
-        facts.update({"motif": row["motif"], "consensus": row["consensus"], "width (nt)": row["width"],
+        facts.update({"motif": row["motif"], "consensus": row["consensus"],
+                      "motif position (nt from the site)": f"{_plain(row['motif_start'])} … {_plain(row['motif_end'])}"
+                      if "motif_start" in row else None, "width (nt)": row["width"],
                       "information content (bits)": row["information_content"],
                       "sites that built it": row["sites_used"],
                       "sites with the motif": _of(row, "sites_with", "sites"),
@@ -541,7 +548,7 @@ def _head_card(row: dict, motifs) -> str:
     matches = ""
     if row["motif"] and "matches" in motifs:
         table = motifs["matches"]
-        table = table[(table["genome"] == row["genome"]) & (table["head_id"] == row["head_id"])]
+        table = table[table["query"] == row["motif"]]
         if "summary" in motifs:  # known databases only, not the decoy
             table = table[table["database"].isin(motifs["summary"].get("databases", []))]
         table = table.sort_values(["q_value", "p_value"], kind="mergesort").head(MATCHES_SHOWN)

@@ -1,6 +1,5 @@
-"""The report: real label, train, predict and evaluate outputs of two synthetic genomes, a motifs folder written to the
-motifs step's contract (a stand-in until that step's own outputs replace it), and the page opened in headless
-Chromium."""
+"""The report: real label, train, predict, evaluate and motifs outputs of two synthetic genomes, and the page opened in
+headless Chromium."""
 
 import base64
 import io
@@ -20,10 +19,13 @@ from pygenome.data import GenomeInput
 from pygenome.errors import InputError
 from pygenome.evaluate import evaluate
 from pygenome.labels import label
+from pygenome.motifs.step import find_motifs
 from pygenome.predict import predict
 from pygenome.report import report
 from pygenome.simulate import promoter_genome, tss_seq_libraries, write_bam, write_fasta
 from pygenome.train import configs, train
+from tests.conftest import write_planted_database
+from tests.test_motifs import DECOY
 
 SETTINGS = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 150, "batch_size": 8,
             "segment_length": 64, "eval_every": 50, "checkpoint_every": 150, "warmup_steps": 10,
@@ -34,7 +36,8 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 def build_inputs(folder):
     """Label (alpha: simulated TSS-seq with a control library; beta: known sites), train on both, predict and
-    evaluate, and write a motifs folder; returns the report's arguments."""
+    evaluate, and find motifs (against the planted boxes, described by hostile text); returns the report's
+    arguments."""
     genomes = []
     for index, name in enumerate(("alpha", "beta")):
         sequence, sites = promoter_genome(np.random.default_rng(10 + index), 30_000, 150)
@@ -52,93 +55,16 @@ def build_inputs(folder):
         genomes.append(GenomeInput(name, str(fasta), str(folder / f"{name}.labels.track.npz")))
     train(genomes, folder / "model", *configs("cpu", SETTINGS), progress=False)
     for genome in genomes:
-        predict(folder / "model", genome.fasta, folder / "predicted", genome.id, progress=False)
+        predict(folder / "model", genome.fasta, folder / "predicted", genome.id, attention_sites=genome.labels,
+                progress=False)
     evaluate(folder / "model", [folder / "predicted" / f"{g.id}.scores.track.npz" for g in genomes],
              [g.labels for g in genomes], folder / "evaluation")
-    write_motifs(folder / "motifs", "run")
+    find_motifs([(g.id, g.fasta, [folder / "predicted" / f"{g.id}.attention.npz"]) for g in genomes],
+                folder / "motifs", "run", databases=[write_planted_database(folder / "known.meme", HOSTILE)],
+                decoy=DECOY, progress=False)
     return {"title": f"Synthetic promoters {HOSTILE}", "label_qc": [folder / f"{g.id}.qc.json" for g in genomes],
             "model_dir": folder / "model", "evaluation_dir": folder / "evaluation", "motifs_dir": folder / "motifs",
             "motifs_prefix": "run"}
-
-
-# (genome, head, peak offset, motif consensus): the heads of the 2-layer, 2-head model in the stand-in motifs folder
-HEADS = [("alpha", "L2H1", -12, "TATAAT"), ("beta", "L2H1", -12, "TATAAT"), ("alpha", "L1H2", -35, "TTGACA"),
-         ("beta", "L1H2", -33, None), ("alpha", "L1H1", None, None), ("beta", "L1H1", None, None),
-         ("alpha", "L2H2", None, None), ("beta", "L2H2", None, None)]
-
-
-def write_motifs(folder, prefix):
-    """A motifs folder per the motifs step's contract, with logos drawn by logomaker from small count matrices."""
-    logomaker = pytest.importorskip("logomaker")
-    from matplotlib.figure import Figure
-
-    figures = folder / f"{prefix}.figures"
-    figures.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    heads, profiles, matches = [], [], []
-    offsets = np.arange(-48, 1)
-    for number, (genome, head_id, peak, consensus) in enumerate(HEADS):
-        layer, head = int(head_id[1]), int(head_id[3])
-        control = np.full(offsets.size, 1 / 49)
-        site = control + rng.normal(0, 0.001, offsets.size)
-        if peak is not None:
-            site += 0.05 * np.exp(-0.5 * ((offsets - peak) / 1.5) ** 2)
-        significant = (site - control > 0.01).astype(int)
-        profiles.append(pd.DataFrame({
-            "genome": genome, "head_id": head_id, "layer": layer, "head": head, "offset": offsets, "site_mean": site,
-            "site_low": site - 0.004, "site_high": site + 0.004, "control_mean": control,
-            "control_low": control - 0.003, "control_high": control + 0.003,
-            "q_value": np.where(significant, 1e-4, 0.5), "significant": significant}))
-        figure = Figure(figsize=(5, 2.2), dpi=80, layout="constrained")
-        axis = figure.subplots()
-        axis.fill_between(offsets, site - 0.004, site + 0.004, alpha=0.3)
-        axis.plot(offsets, site, label="sites")
-        axis.plot(offsets, control, label="controls")
-        axis.set(xlabel="offset (nt)", ylabel="attention", title=f"{genome} {head_id}")
-        figure.savefig(figures / f"{genome}.{head_id}.profile.png", metadata={"Software": None})
-        row = {"genome": genome, "head_id": head_id, "layer": layer, "head": head, "peak_offset": peak,
-               "motif": None, "consensus": None, "sites": 150, "controls": 500}  # at the peak, and only with one:
-        if peak is not None:
-            row.update({"peak_width": 3, "peak_excess": 0.05, "site_mean": site[offsets == peak][0],
-                        "control_mean": control[0]})
-        if consensus:
-            counts = pd.DataFrame(rng.integers(0, 3, (len(consensus), 4)), columns=list("ACGT"))
-            for position, base in enumerate(consensus):
-                counts.loc[position, base] += 30
-            logo = Figure(figsize=(3, 1.4), dpi=80, layout="constrained")
-            logomaker.Logo(logomaker.transform_matrix(counts, from_type="counts", to_type="information"),
-                           ax=logo.subplots(), color_scheme="classic")
-            if number == 1:  # one head has its logo as SVG only
-                logo.savefig(figures / f"{genome}.{head_id}.logo.svg", metadata={"Date": None})
-            else:
-                logo.savefig(figures / f"{genome}.{head_id}.logo.png", metadata={"Software": None})
-            row.update({"motif": f"{genome}.{head_id}", "consensus": consensus, "width": len(consensus),
-                        "information_content": 9.5, "sites_used": 100, "sites_with": 70 - 10 * number,
-                        "controls_with": 12, "odds_ratio": 8.1 - number, "p_value": 10.0 ** (-8 + number),
-                        "q_value": 10.0 ** (-7 + number), "best_match": "MA0001.1 sigma70" if number < 2 else HOSTILE,
-                        "best_match_database": "JASPAR2024", "best_match_q": 0.002, "decoy_best_q": 0.6})
-            matches += [{"genome": genome, "head_id": head_id, "query": row["motif"], "database": "JASPAR2024",
-                         "target": f"MA000{k}.1",
-                         "target_description": HOSTILE if number == 2 == k else f"sigma factor {k}",
-                         "p_value": 1e-6 * k, "q_value": 1e-3 * k, "offset": k - 1, "overlap": 6, "strand": "+"}
-                        for k in range(1, 5)]
-            matches.append({"genome": genome, "head_id": head_id, "query": row["motif"], "database": "decoy",
-                            "target": "DECOY1", "target_description": "decoy", "p_value": 1e-9, "q_value": 1e-9,
-                            "offset": 0, "overlap": 6, "strand": "-"})
-        heads.append(row)
-    pd.DataFrame(heads).to_csv(folder / f"{prefix}.heads.tsv", sep="\t", index=False)
-    pd.concat(profiles).to_csv(folder / f"{prefix}.profiles.tsv", sep="\t", index=False, float_format="%.6g")
-    pd.DataFrame(matches).to_csv(folder / f"{prefix}.matches.tsv", sep="\t", index=False)
-    pd.DataFrame({"cluster": ["R1", "R1"], "head_id": ["L2H1", "L2H1"], "genome": ["alpha", "beta"],
-                  "consensus": ["TATAAT", "TATAAT"], "peak_offset": [-12, -12]}).to_csv(
-        folder / f"{prefix}.recurrence.tsv", sep="\t", index=False)
-    figure = Figure(figsize=(4, 2), dpi=80, layout="constrained")
-    figure.subplots().bar(["alpha", "beta"], [1, 1])
-    figure.savefig(figures / "recurrence.png", metadata={"Software": None})
-    (folder / f"{prefix}.motifs.json").write_text(json.dumps({
-        "genomes": ["alpha", "beta"], "databases": ["JASPAR2024"],
-        "decoy": {"name": "JASPAR2024 shuffled", "false_match_rate": 0.04}, "heads": 8, "motifs": 3,
-        "parameters": {"min_sites": 20, "q_threshold": 0.05, "note": HOSTILE}}, indent=2))
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +93,12 @@ def images(text):
     return found
 
 
+def motif_outputs(inputs):
+    folder = inputs["motifs_dir"]
+    return (pd.read_csv(folder / "run.heads.tsv", sep="\t", keep_default_na=False, na_values=[""]),
+            json.loads((folder / "run.motifs.json").read_text()))
+
+
 def test_every_section_with_its_inputs(page, inputs):
     _, text = page
     for anchor in ("inputs", "label-qc", "training", "evaluation", "heads"):
@@ -176,19 +108,31 @@ def test_every_section_with_its_inputs(page, inputs):
         assert entry["genome_checksum"] in text and entry["contigs"][0]["md5"] in text
     qc = json.loads(inputs["label_qc"][0].read_text())
     assert f"<td class=\"n\">{qc['reads']['used']:,}</td>" in text  # alpha's reads, from its qc.json
-    assert "alpha.treated.bam" in text and "TATAAT" in text and "JASPAR2024 shuffled" in text
-    assert text.index("alpha · L2H1") < text.index("beta · L2H1") < text.index("alpha · L1H2")  # by q-value
-    assert "Heads with a significant peak but no motif (1)" in text and "Heads without a significant peak (4)" in text
-    assert "TATAAT at -12" in text and "Recurring motifs" in text and "largest excess attention" in text
-    assert "DECOY1" not in text  # best matches come from the known databases only
+    assert "alpha.treated.bam" in text and "jaspar2024_core_eukaryotic_decoy.transfac.gz" in text
+    heads, summary = motif_outputs(inputs)
+    motifs = heads.dropna(subset=["motif"])
+    assert len(motifs) and "TATAAT" in set(motifs.consensus)  # the model found the planted -10 box
+    assert f"Heads with a motif ({len(motifs)}), by enrichment q-value" in text
+    cards = [text.index(f"{row.genome} · {row.head_id} · peak {row.peak}") for row in
+             motifs.sort_values("q_value", kind="mergesort").itertuples()]
+    assert cards == sorted(cards)  # by q-value
+    if summary["recurring_groups"]:
+        assert "Recurring motifs" in text
 
 
-def test_every_image_is_embedded_and_decodes(page):
+def expected_images(inputs):
+    """Training, ROC/PR and the profile heat map; per motif card a profile and a logo; per head with a peak but no
+    motif a profile; the recurrence figure when motifs recur."""
+    heads, summary = motif_outputs(inputs)
+    with_motif = heads.groupby(["genome", "head_id"])["motif"].transform(lambda motif: motif.notna().any())
+    peaked = heads[~with_motif & heads.peak_offset.notna()].drop_duplicates(["genome", "head_id"])
+    return 3 + 2 * heads.motif.notna().sum() + len(peaked) + bool(summary["recurring_groups"])
+
+
+def test_every_image_is_embedded_and_decodes(page, inputs):
     _, text = page
     found = images(text)
-    kinds = [kind for kind, _ in found]
-    # training, ROC/PR, profile heat map, 4 profiles, 3 logos, recurrence
-    assert len(found) == 11 and kinds.count("image/svg+xml") == 1
+    assert len(found) == expected_images(inputs)
     for kind, data in found:
         if kind == "image/png":
             image = Image.open(io.BytesIO(data))
@@ -203,7 +147,8 @@ def test_every_image_is_embedded_and_decodes(page):
 def test_text_from_the_inputs_is_escaped(page):
     _, text = page
     assert "<script>alert" not in text and text.count("<script>") == 1  # the page's own check script
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in text
+    # the title and the planted motifs' descriptions, shown with their matches
+    assert text.count("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;") >= 2
     assert "<title>Synthetic promoters &lt;script&gt;" in text
 
 
