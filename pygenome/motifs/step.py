@@ -163,8 +163,8 @@ def find_motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings
     ids = [genome_id for genome_id, _, _ in genomes]
     if len(set(ids)) != len(ids) or not ids:
         raise InputError(f"give each genome once, with a distinct id (got {', '.join(ids) or 'none'})")
-    known = {Path(path).name.split(".")[0]: read_motifs(path) for path in databases}
-    decoy_motifs = read_motifs(decoy) if decoy else None
+    known = {Path(path).name.split(".")[0]: read_motifs(path, skip_invalid=True) for path in databases}
+    decoy_motifs = read_motifs(decoy, skip_invalid=True) if decoy else None
     heads, profiles, all_peaks, motifs, figures = [], [], [], [], []
     for genome_id, fasta, attention_paths in genomes:
         data = read_genome_attention(genome_id, fasta, list(attention_paths))
@@ -213,7 +213,8 @@ def find_motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings
                    "false_match_rate": false_match_rate(decoy_matches[decoy_matches["query"].isin(reported)],
                                                         settings.match_q),
                    "false_match_rate_all_motifs": false_match_rate(decoy_matches, settings.match_q)},
-               "heads": len(heads), "motifs": len(motifs), "reported_motifs": len(reported),
+               "heads": len(heads.drop_duplicates(["genome", "head_id"])), "motifs": len(motifs),
+               "reported_motifs": len(reported),
                "matched_motifs": int(heads.loc[heads["reported"] == 1, "best_match"].notna().sum()),
                "recurring_groups": None if recurrence is None else int(recurrence["cluster"].nunique()),
                "parameters": {**asdict(settings), "genomes": [[g, Path(f).name, [Path(a).name for a in paths]]
