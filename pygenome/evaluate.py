@@ -9,7 +9,13 @@ nt apart (as ``pygenome predict`` calls peaks) inside the set; precision is the 
 within ``tolerance`` nt on the same strand, recall the fraction of labelled sites with a predicted one that close.
 
 Outputs in ``outdir``: ``evaluation.json`` (every figure), ``roc.tsv`` and ``pr.tsv`` (curves, at most 2,001 points
-each, per genome and overall), ``sites.tsv`` (site-level figures per threshold) and ``curves.png``.
+each, per genome and overall, with a ``scorer`` column), ``sites.tsv`` (site-level figures per threshold) and
+``curves.png``.
+
+Baseline: other score tracks (``baseline``, e.g. ``pygenome baseline``'s -10 box scan) are evaluated on exactly the
+positions the model's predictions are, and their position-level figures land beside the model's: ``evaluation.json``
+gains ``"baseline": {"tracks", "overall", "genomes"}``, ``roc.tsv`` and ``pr.tsv`` rows with scorer "baseline", and
+``curves.png`` dashed lines. Their scores need not be probabilities, so they get no site-level figures.
 """
 
 from __future__ import annotations
@@ -33,15 +39,24 @@ CURVE_POINTS = 2001
 
 
 def evaluate(model_dir, predictions, labels, outdir, which: str = "test", tolerance: int = 10, distance: int = 10,
-             thresholds=THRESHOLDS) -> dict:
+             thresholds=THRESHOLDS, baseline=()) -> dict:
     """Evaluate score tracks (``predictions``: paths, several per genome allowed, e.g. one per contig) against label
-    tracks (``labels``: one per genome) on the ``which`` set; returns the figures (also written)."""
+    tracks (``labels``: one per genome) on the ``which`` set, and the ``baseline`` score tracks (paths, covering the
+    predictions' contigs) on the same positions; returns the figures (also written)."""
     if which not in (*SETS[1:], "all"):
         raise InputError(f"the set to evaluate must be validation, test or all, not {which!r}")
     record = json.loads(_read(Path(model_dir) / "config.json"))
     by_checksum = {entry["genome_checksum"]: entry["id"] for entry in record["data"]}
     scores = _merge([load_track(path) for path in predictions], "scores", predictions)
     truth = _merge([load_track(path) for path in labels], "labels", labels)
+    baseline_tracks = [load_track(path) for path in baseline]
+    producers = [{"file": Path(path).name, "producer": track.producer}
+                 for path, track in zip(baseline, baseline_tracks)]
+    baseline_scores = _merge(baseline_tracks, "scores", baseline)
+    for checksum, track in baseline_scores.items():
+        if checksum not in scores:
+            raise InputError(f"baseline track of {track.genome['path']}: no predictions for this genome among "
+                             f"{list(map(str, predictions))}; give a baseline only for genomes you evaluate")
     genomes = {}
     for checksum, score_track in scores.items():
         if checksum not in truth:
@@ -50,11 +65,22 @@ def evaluate(model_dir, predictions, labels, outdir, which: str = "test", tolera
         if genome_id is None and which != "all":
             raise InputError(f"{score_track.genome['path']}: the model was not trained on this genome, so it has no "
                              "held-out regions; evaluate it with --set all")
+        baseline_track = baseline_scores.get(checksum)
+        if baseline and baseline_track is None:
+            raise InputError(f"{score_track.genome['path']}: no baseline track for this genome among "
+                             f"{list(map(str, baseline))}; give one for every genome evaluated")
         genomes[genome_id or score_track.genome["path"]] = _collect(score_track, truth[checksum], genome_id,
-                                                                    record["split"], which, distance, thresholds)
-    overall = {key: np.concatenate([g[key] for g in genomes.values()]) for key in ("labels", "scores")}
+                                                                    record["split"], which, distance, thresholds,
+                                                                    baseline_track)
+    keys = ("labels", "scores", "baseline") if baseline else ("labels", "scores")
+    overall = {key: np.concatenate([g[key] for g in genomes.values()]) for key in keys}
     figures = {"pygenome": __version__, "model": Path(model_dir).name, "set": which, "tolerance": tolerance,
                "distance": distance, "genomes": {}, "overall": _position_figures(overall)}
+    if baseline:
+        figures["baseline"] = {
+            "tracks": producers,
+            "overall": _position_figures(overall, "baseline"),
+            "genomes": {name: _position_figures(collected, "baseline") for name, collected in genomes.items()}}
     site_rows = []
     for name, collected in genomes.items():
         figures["genomes"][name] = _position_figures(collected)
@@ -93,12 +119,16 @@ def _merge(tracks, kind: str, paths) -> dict:
     return merged
 
 
-def _collect(score_track, label_track, genome_id, regions, which, distance, thresholds) -> dict:
-    """Labels and scores of the set's positions (both strands), and the labelled and called sites in it."""
-    labels, scores, known, called = [], [], [], {t: [] for t in thresholds}
+def _collect(score_track, label_track, genome_id, regions, which, distance, thresholds, baseline_track=None) -> dict:
+    """Labels and scores (and ``baseline_track``'s scores) of the set's positions (both strands), and the labelled and
+    called sites in it."""
+    labels, scores, baseline, known, called = [], [], [], [], {t: [] for t in thresholds}
     for name, score_array in score_track.arrays.items():
         if name not in label_track.arrays:
             raise InputError(f"contig {name} has scores but no labels; label every contig you evaluate")
+        if baseline_track is not None and name not in baseline_track.arrays:
+            raise InputError(f"contig {name} has scores but no baseline scores; give baseline tracks of every "
+                             "contig you evaluate")
         length = score_array.shape[1]
         inside = np.ones(length, bool) if which == "all" else \
             set_mask(regions, genome_id, name, length) == SETS.index(which)
@@ -106,6 +136,8 @@ def _collect(score_track, label_track, genome_id, regions, which, distance, thre
         for row, strand in enumerate(STRANDS):
             labels.append(label_track.arrays[name][row][inside])
             scores.append(score_array[row][inside])
+            if baseline_track is not None:
+                baseline.append(baseline_track.arrays[name][row][inside])
             site_positions = np.flatnonzero((label_track.arrays[name][row] > 0) & inside)
             known.append(pd.DataFrame({"contig": name, "strand": strand, "position": site_positions}))
             peaks = local_maxima(score_array[row], min(thresholds), distance, circular)
@@ -113,14 +145,18 @@ def _collect(score_track, label_track, genome_id, regions, which, distance, thre
             for threshold in thresholds:
                 chosen = peaks[score_array[row][peaks] >= threshold]
                 called[threshold].append(pd.DataFrame({"contig": name, "strand": strand, "position": chosen}))
-    return {"labels": np.concatenate(labels).astype(bool), "scores": np.concatenate(scores).astype(np.float64),
-            "known": pd.concat(known, ignore_index=True),
-            "called": {t: pd.concat(frames, ignore_index=True) for t, frames in called.items()}}
+    collected = {"labels": np.concatenate(labels).astype(bool), "scores": np.concatenate(scores).astype(np.float64),
+                 "known": pd.concat(known, ignore_index=True),
+                 "called": {t: pd.concat(frames, ignore_index=True) for t, frames in called.items()}}
+    if baseline_track is not None:
+        collected["baseline"] = np.concatenate(baseline).astype(np.float64)
+    return collected
 
 
-def _position_figures(collected) -> dict:
-    return {"roc_auc": roc_auc(collected["labels"], collected["scores"]),
-            "pr_auc": average_precision(collected["labels"], collected["scores"]),
+def _position_figures(collected, scorer: str = "scores") -> dict:
+    """ROC and PR AUC of the ``scorer`` scores ("scores": the model's, or "baseline"), and the counts."""
+    return {"roc_auc": roc_auc(collected["labels"], collected[scorer]),
+            "pr_auc": average_precision(collected["labels"], collected[scorer]),
             "positions": int(collected["labels"].size), "positives": int(collected["labels"].sum()),
             "prevalence": float(collected["labels"].mean()) if collected["labels"].size else float("nan")}
 
@@ -141,16 +177,18 @@ def _thin(*columns):
 
 
 def _curves(genomes, overall):
+    """ROC and PR curves of each genome and overall, the model's (scorer "model") then the baseline's, if any."""
     roc_rows, pr_rows = [], []
-    for name, collected in [*genomes.items(), ("overall", overall)]:
-        if not collected["labels"].any() or collected["labels"].all():
-            continue
-        fpr, tpr, roc_thresholds = _thin(*roc_curve(collected["labels"], collected["scores"]))
-        roc_rows.append(pd.DataFrame({"genome": name, "false_positive_rate": fpr, "true_positive_rate": tpr,
-                                      "threshold": roc_thresholds}))
-        precision, recall, pr_thresholds = _thin(*precision_recall_curve(collected["labels"], collected["scores"]))
-        pr_rows.append(pd.DataFrame({"genome": name, "recall": recall, "precision": precision,
-                                     "threshold": pr_thresholds}))
+    for scorer, key in (("model", "scores"), ("baseline", "baseline")):
+        for name, collected in [*genomes.items(), ("overall", overall)]:
+            if key not in collected or not collected["labels"].any() or collected["labels"].all():
+                continue
+            fpr, tpr, roc_thresholds = _thin(*roc_curve(collected["labels"], collected[key]))
+            roc_rows.append(pd.DataFrame({"genome": name, "scorer": scorer, "false_positive_rate": fpr,
+                                          "true_positive_rate": tpr, "threshold": roc_thresholds}))
+            precision, recall, pr_thresholds = _thin(*precision_recall_curve(collected["labels"], collected[key]))
+            pr_rows.append(pd.DataFrame({"genome": name, "scorer": scorer, "recall": recall, "precision": precision,
+                                         "threshold": pr_thresholds}))
     return (pd.concat(roc_rows, ignore_index=True) if roc_rows else pd.DataFrame(),
             pd.concat(pr_rows, ignore_index=True) if pr_rows else pd.DataFrame())
 
@@ -167,20 +205,24 @@ def _write(outdir: Path, figures, genomes, overall, site_table) -> None:
 
 
 def plot_curves(roc: pd.DataFrame, pr: pd.DataFrame, figures: dict, path) -> None:
-    """ROC and precision-recall curves side by side, one line per genome and overall, as PNG."""
+    """ROC and precision-recall curves side by side, one colour per genome and overall, the model's lines solid and
+    the baseline's dashed, as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5), dpi=100)
-    for name in dict.fromkeys(roc["genome"]) if len(roc) else []:
-        stats = figures["overall"] if name == "overall" else figures["genomes"][name]
-        curve = roc[roc["genome"] == name]
+    colours = {name: f"C{index}" for index, name in enumerate(dict.fromkeys(roc["genome"]) if len(roc) else [])}
+    for (scorer, name), curve in roc.groupby(["scorer", "genome"], sort=False) if len(roc) else []:
+        block = figures if scorer == "model" else figures["baseline"]
+        stats = block["overall"] if name == "overall" else block["genomes"][name]
+        style = {"color": colours[name], "linestyle": "-" if scorer == "model" else "--"}
+        shown = name if scorer == "model" else f"{name}, baseline"
         left.plot(curve["false_positive_rate"], curve["true_positive_rate"],
-                  label=f"{name} (AUC {stats['roc_auc']:.3f})")
-        curve = pr[pr["genome"] == name]
-        right.plot(curve["recall"], curve["precision"], label=f"{name} (AP {stats['pr_auc']:.3f})")
+                  label=f"{shown} (AUC {stats['roc_auc']:.3f})", **style)
+        curve = pr[(pr["scorer"] == scorer) & (pr["genome"] == name)]
+        right.plot(curve["recall"], curve["precision"], label=f"{shown} (AP {stats['pr_auc']:.3f})", **style)
     left.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     left.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC, {figures['set']} set")
     right.set(xlabel="recall", ylabel="precision", title=f"precision-recall, {figures['set']} set", xlim=(0, 1),

@@ -2,14 +2,17 @@
 
 Sections, each shown when its input is given:
 
-1. inputs: every genome (id, FASTA, checksum, contigs) from a model's ``config.json`` and/or label ``qc.json`` files,
-   the files read with their SHA-256, the pygenome version of each step, and the model's architecture and training
-   settings;
+1. inputs: every genome (id, FASTA, checksum, contigs) from the models' ``config.json`` and/or label ``qc.json``
+   files, merged by checksum; the files read with their SHA-256, the pygenome version of each step, and each model's
+   architecture, training settings and split;
 2. label QC per genome (``<prefix>.qc.json``: reads, sites, warnings);
-3. training curves and the figures of the selected weights (a model folder's ``metrics.tsv``, ``config.json``,
-   ``timing.json``);
-4. ROC and PR curves, AUCs and site-level figures (an evaluate folder);
+3. per model folder (several for a survey with one model per genome): training curves and the figures of the
+   selected weights (its ``metrics.tsv``, ``config.json``, ``timing.json``);
+4. per evaluate folder: ROC and PR curves, AUCs and site-level figures, and where the evaluation has a baseline
+   (``pygenome evaluate --baseline``) its ROC and PR AUC beside the model's and its curves dashed in the figure;
 5. attention heads (a motifs folder: ``<prefix>.heads.tsv`` and whatever else the motifs step wrote beside it).
+
+Each model and evaluation has its own subsection, titled by its folder's name and its genomes.
 
 Images are PNG or SVG data: URIs and the CSS is inline; the page's one script is inline and only records, on
 ``<body>``, how many images loaded and whether the page fits its width (for headless checks). Nothing is fetched.
@@ -25,6 +28,8 @@ import html
 import io
 import json
 import math
+import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +51,7 @@ MATCHES_COLUMNS = ("genome", "head_id", "query", "database", "target", "target_d
                    "offset", "overlap", "strand")
 RECURRENCE_COLUMNS = ("cluster", "head_id", "genome", "consensus", "peak_offset")
 TEXT_COLUMNS = {"genome", "head_id", "motif", "consensus", "best_match", "best_match_database", "query", "database",
-                "target", "target_description", "strand", "cluster"}
+                "target", "target_description", "strand", "cluster", "scorer"}
 MATCHES_SHOWN = 3  # matches listed per head, best first
 
 CSS = """
@@ -91,34 +96,42 @@ window.addEventListener("load", function () {
 """
 
 
-def report(out, *, title: str = "pygenome report", label_qc=(), model_dir=None, evaluation_dir=None,
+def report(out, *, title: str = "pygenome report", label_qc=(), model_dirs=(), evaluation_dirs=(),
            motifs_dir=None, motifs_prefix=None) -> Path:
     """Write the report of the given outputs to ``out`` (HTML, UTF-8, whole or not at all); returns its path.
 
     ``label_qc``: ``<prefix>.qc.json`` files of the label step (the prefix is shown as the genome id);
-    ``model_dir``: a model folder of the train step; ``evaluation_dir``: an output folder of the evaluate step;
-    ``motifs_dir`` and ``motifs_prefix``: an output folder of the motifs step and the prefix of its files.
+    ``model_dirs``: model folders of the train step (e.g. one per genome); ``evaluation_dirs``: output folders of the
+    evaluate step; ``motifs_dir`` and ``motifs_prefix``: an output folder of the motifs step and the prefix of its
+    files.
     """
-    if not (label_qc or model_dir or evaluation_dir or motifs_dir):
-        raise InputError("nothing to report: give label QC files (--label-qc), a model folder (--model), an "
-                         "evaluation folder (--evaluation) and/or a motifs folder (--motifs)")
+    if not (label_qc or model_dirs or evaluation_dirs or motifs_dir):
+        raise InputError("nothing to report: give label QC files (--label-qc), model folders (--model), "
+                         "evaluation folders (--evaluation) and/or a motifs folder (--motifs)")
     if (motifs_dir is None) != (motifs_prefix is None):
         raise InputError("a motifs folder (--motifs) and the prefix of its files (--motifs-prefix) go together")
+    for kind, folders in (("model", model_dirs), ("evaluation", evaluation_dirs)):
+        twice = [str(folder) for folder, count in Counter(Path(f).resolve() for f in folders).items() if count > 1]
+        if twice:
+            raise InputError(f"{kind} folder(s) given twice: {', '.join(twice)}; give each once")
     qc_paths = [Path(path) for path in label_qc]
     qcs = {_qc_id(path): _read_json(path, "`pygenome label` (a <prefix>.qc.json file)") for path in qc_paths}
     if len(qcs) < len(qc_paths):
         raise InputError(f"label QC files with the same prefix: {', '.join(map(str, qc_paths))}; give one per genome")
-    model = _read_model(Path(model_dir)) if model_dir is not None else None
-    evaluation = _read_evaluation(Path(evaluation_dir)) if evaluation_dir is not None else None
+    models = [_read_model(Path(folder)) for folder in model_dirs]
+    evaluations = [_read_evaluation(Path(folder)) for folder in evaluation_dirs]
     motifs = _read_motifs(Path(motifs_dir), motifs_prefix) if motifs_dir is not None else None
-    files = _files_read(qc_paths, model, evaluation, motifs)
-    sections = [("inputs", "Inputs", _inputs_section(qcs, model, evaluation, motifs, files))]
+    files = _files_read(qc_paths, models, evaluations, motifs)
+    sections = [("inputs", "Inputs", _inputs_section(qcs, models, evaluations, motifs, files))]
     if qcs:
         sections.append(("label-qc", "Label QC", _qc_section(qcs)))
-    if model is not None:
-        sections.append(("training", "Training", _training_section(model)))
-    if evaluation is not None:
-        sections.append(("evaluation", "Evaluation", _evaluation_section(evaluation)))
+    if models:
+        sections.append(("training", "Training", "".join(
+            f"<h3>{html.escape(_model_title(model))}</h3>{_training_section(model)}" for model in models)))
+    if evaluations:
+        sections.append(("evaluation", "Evaluation", "".join(
+            f"<h3>{html.escape(_evaluation_title(evaluation))}</h3>{_evaluation_section(evaluation)}"
+            for evaluation in evaluations)))
     if motifs is not None:
         sections.append(("heads", "Attention heads", _motifs_section(motifs)))
     out = Path(out)
@@ -174,7 +187,8 @@ def _read_model(folder: Path) -> dict:
 def _read_evaluation(folder: Path) -> dict:
     written_by = "`pygenome evaluate`"
     evaluation = {"folder": folder, "figures": _read_json(folder / "evaluation.json", written_by)}
-    curves = {"roc": ("genome", "false_positive_rate", "true_positive_rate"), "pr": ("genome", "recall", "precision"),
+    curves = {"roc": ("genome", "scorer", "false_positive_rate", "true_positive_rate"),
+              "pr": ("genome", "scorer", "recall", "precision"),
               "sites": ("genome", "threshold", "precision", "recall")}
     for name, columns in curves.items():
         if (folder / f"{name}.tsv").is_file():
@@ -196,13 +210,25 @@ def _read_motifs(folder: Path, prefix: str) -> dict:
     return motifs
 
 
-def _files_read(qc_paths, model, evaluation, motifs) -> list[Path]:
+def _model_title(model) -> str:
+    """A model's subsection title: its folder's name and the genomes it was trained on."""
+    genomes = [entry.get("id") for entry in model["config"].get("data", [])]
+    return f"{model['folder'].name} ({', '.join(map(str, genomes))})" if genomes else model["folder"].name
+
+
+def _evaluation_title(evaluation) -> str:
+    """An evaluation's subsection title: its folder's name and the genomes evaluated."""
+    genomes = list(evaluation["figures"].get("genomes", {}))
+    return f"{evaluation['folder'].name} ({', '.join(genomes)})" if genomes else evaluation["folder"].name
+
+
+def _files_read(qc_paths, models, evaluations, motifs) -> list[Path]:
     """Every input file of the report that exists (figure images aside), in section order."""
     paths = list(qc_paths)
-    if model is not None:
+    for model in models:
         paths += [model["folder"] / name for name in ("config.json", "model.safetensors", "metrics.tsv",
                                                        "timing.json")]
-    if evaluation is not None:
+    for evaluation in evaluations:
         paths += [evaluation["folder"] / name for name in ("evaluation.json", "roc.tsv", "pr.tsv", "sites.tsv")]
     if motifs is not None:
         base = motifs["folder"] / motifs["prefix"]
@@ -315,14 +341,17 @@ def _new_figure(width: float, height: float):
 
 # Sections -------------------------------------------------------------------------------------------------------
 
-def _genomes(qcs: dict, model) -> list[dict]:
-    """One row per genome (by checksum) from the model's data and the label QC files, with its contigs."""
+def _genomes(qcs: dict, models) -> list[dict]:
+    """One row per genome (by checksum) from the models' data and the label QC files, with its contigs; a genome
+    described by several is shown once, as the first describes it."""
     genomes: dict[str, dict] = {}
-    for entry in model["config"].get("data", []) if model is not None else []:
-        genomes[entry["genome_checksum"]] = {
-            "genome": entry["id"], "fasta": entry["fasta"], "label_track": entry["labels"],
-            "training_sites": entry.get("training_sites"), "checksum": entry["genome_checksum"],
-            "contig_list": entry["contigs"], "from": ["model"]}
+    for model in models:
+        for entry in model["config"].get("data", []):
+            row = genomes.setdefault(entry["genome_checksum"], {
+                "genome": entry["id"], "fasta": entry["fasta"], "label_track": entry["labels"],
+                "training_sites": entry.get("training_sites"), "checksum": entry["genome_checksum"],
+                "contig_list": entry["contigs"], "from": []})
+            row["from"].append(f"{model['folder'].name}/config.json")
     for genome_id, qc in qcs.items():
         meta = qc.get("genome", {})
         row = genomes.setdefault(meta.get("checksum", f"qc:{genome_id}"), {
@@ -336,9 +365,9 @@ def _genomes(qcs: dict, model) -> list[dict]:
     return list(genomes.values())
 
 
-def _inputs_section(qcs: dict, model, evaluation, motifs, files: list[Path]) -> str:
+def _inputs_section(qcs: dict, models, evaluations, motifs, files: list[Path]) -> str:
     parts = []
-    genomes = _genomes(qcs, model)
+    genomes = _genomes(qcs, models)
     if genomes:
         parts.append("<h3>Genomes</h3>" + _table(genomes, {
             "genome": "genome", "fasta": "FASTA", "contigs": "contigs", "circular": "circular contigs", "length_nt":
@@ -352,28 +381,38 @@ def _inputs_section(qcs: dict, model, evaluation, motifs, files: list[Path]) -> 
                          + "</details>")
     versions = {"report": __version__}
     versions.update({f"label ({genome_id})": qc.get("pygenome") for genome_id, qc in qcs.items()})
-    if model is not None:
-        versions["train"] = model["config"].get("pygenome")
-    if evaluation is not None:
-        versions["evaluate"] = evaluation["figures"].get("pygenome")
+    versions.update({f"train ({model['folder'].name})": model["config"].get("pygenome") for model in models})
+    versions.update({f"evaluate ({evaluation['folder'].name})": evaluation["figures"].get("pygenome")
+                     for evaluation in evaluations})
     if motifs is not None and "summary" in motifs:
         versions["motifs"] = motifs["summary"].get("pygenome")
     parts.append("<h3>pygenome version of each step</h3>" + _table(
         [{"step": step, "pygenome": version} for step, version in versions.items()]))
-    if model is not None:
+    for model in models:
         config = model["config"]
-        parts.append('<div class="pair"><div><h3>Model architecture</h3>' + _pairs(config.get("model", {}))
-                     + "</div><div><h3>Training settings</h3>" + _pairs(config.get("training", {})) + "</div></div>")
+        parts.append(f"<h3>Model {html.escape(_model_title(model))}</h3>"
+                     '<div class="pair"><div><h4>Architecture</h4>' + _pairs(config.get("model", {}))
+                     + "</div><div><h4>Training settings</h4>" + _pairs(config.get("training", {})) + "</div></div>")
         if config.get("split"):
             split = pd.DataFrame(config["split"]).assign(nt=lambda f: f["end"] - f["start"])
             totals = split.pivot_table(index="genome", columns="set", values="nt", aggfunc="sum", sort=False)
             totals = totals[[name for name in SETS if name in totals.columns]]
-            parts.append("<h3>Split of each genome (nt per set)</h3>" + _table(
+            parts.append("<h4>Split of each genome (nt per set)</h4>" + _table(
                 _records(totals.reset_index().fillna(0).astype({c: int for c in totals.columns}))))
     parts.append("<h3>Input files</h3>" + _table(
-        [{"file": f"{path.parent.name}/{path.name}", "bytes": path.stat().st_size, "sha256": _sha256(path)}
-         for path in files], mono=("sha256",)))
+        [{"file": name, "bytes": path.stat().st_size, "sha256": _sha256(path)} for name, path in
+         zip(_short_names(files), files)], mono=("sha256",)))
     return "".join(parts)
+
+
+def _short_names(files: list[Path]) -> list[str]:
+    """The files' paths from the folder holding every input folder's parent: ``model/config.json`` for one model
+    folder, ``train/alpha/config.json`` and ``label/alpha.qc.json`` for a pipeline's output folder."""
+    if not files:
+        return []
+    resolved = [path.resolve() for path in files]
+    base = os.path.commonpath([path.parent.parent for path in resolved])
+    return [path.relative_to(base).as_posix() for path in resolved]
 
 
 def _qc_section(qcs: dict) -> str:
@@ -420,14 +459,14 @@ def _training_section(model) -> str:
                 if k.startswith("validation_")}}]
     if metrics.get("test"):
         rows.append({"set": "test", **metrics["test"]})
-    parts.append("<h3>Figures of the selected weights</h3>" + _table(
+    parts.append("<h4>Figures of the selected weights</h4>" + _table(
         rows, {"set": "set", "loss": "loss", "roc_auc": "ROC AUC", "pr_auc": "PR AUC", "positions": "positions",
                "positives": "positives"}))
     if "timing" in model:
-        parts.append("<h3>Run (timing.json)</h3>" + _pairs(model["timing"]))
+        parts.append("<h4>Run (timing.json)</h4>" + _pairs(model["timing"]))
     history = model.get("history")
     if history is not None and len(history):
-        parts.append("<h3>Training curves</h3>" + _training_figure(history, config.get("best_step")))
+        parts.append("<h4>Training curves</h4>" + _training_figure(history, config.get("best_step")))
         parts.append("<details><summary>every evaluation (metrics.tsv)</summary>" + _table(_records(history))
                      + "</details>")
     return "".join(parts)
@@ -463,14 +502,38 @@ def _evaluation_section(evaluation) -> str:
         rows.append({"genome": "overall", **figures["overall"]})
     parts.append(_table(rows, {"genome": "genome", "roc_auc": "ROC AUC", "pr_auc": "PR AUC (average precision)",
                                "positions": "positions", "positives": "positives", "prevalence": "prevalence"}))
+    if "baseline" in figures:
+        parts.append("<h4>Model and baseline</h4>" + _baseline_comparison(figures))
     if "roc" in evaluation and "pr" in evaluation:
         buffer = io.BytesIO()
         plot_curves(evaluation["roc"], evaluation["pr"], figures, buffer)
-        parts.append("<h3>ROC and precision-recall curves</h3>" + _image(buffer.getvalue(), "png",
-                                                                        "ROC and precision-recall curves"))
+        alt = "ROC and precision-recall curves" + (" (baseline dashed)" if "baseline" in figures else "")
+        parts.append("<h4>ROC and precision-recall curves</h4>" + _image(buffer.getvalue(), "png", alt))
     if "sites" in evaluation:
-        parts.append("<h3>Site level, by score threshold</h3>" + _table(_records(evaluation["sites"])))
+        parts.append("<h4>Site level, by score threshold</h4>" + _table(_records(evaluation["sites"])))
     return "".join(parts)
+
+
+def _baseline_comparison(figures) -> str:
+    """ROC and PR AUC of the model and of the baseline on the same positions, per genome and overall, and the
+    baseline's tracks and what made them."""
+    baseline, rows = figures["baseline"], []
+    for name in [*figures.get("genomes", {}), "overall"]:
+        for scorer, block in (("model", figures), ("baseline", baseline)):
+            values = block.get("overall") if name == "overall" else block.get("genomes", {}).get(name)
+            if values is not None:
+                rows.append({"genome": name, "scorer": scorer, **values})
+    tracks = []
+    for track in baseline.get("tracks", []):
+        producer = track.get("producer", {})
+        parameters = producer.get("parameters", {})
+        made_by = f"pygenome {producer.get('step')}"
+        if "matrix" in parameters:
+            made_by += f", {parameters['matrix']} at offsets {' … '.join(map(str, parameters['offsets']))}"
+        tracks.append(f"{track.get('file')} ({made_by})")
+    return (_table(rows, {"genome": "genome", "scorer": "scorer", "roc_auc": "ROC AUC", "pr_auc": "PR AUC"})
+            + f'<p class="note">Baseline: {html.escape("; ".join(tracks))}; scored on the same positions as the '
+            "model.</p>")
 
 
 def _motifs_section(motifs) -> str:

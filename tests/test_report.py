@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from pygenome.baseline import baseline
 from pygenome.cli import main
 from pygenome.data import GenomeInput
 from pygenome.errors import InputError
@@ -36,8 +37,8 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 def build_inputs(folder):
     """Label (alpha: simulated TSS-seq with a control library; beta: known sites), train on both, predict and
-    evaluate, and find motifs (against the planted boxes, described by hostile text); returns the report's
-    arguments."""
+    evaluate beside the -10 box baseline, and find motifs (against the planted boxes, described by hostile text);
+    returns the report's arguments."""
     genomes = []
     for index, name in enumerate(("alpha", "beta")):
         sequence, sites = promoter_genome(np.random.default_rng(10 + index), 30_000, 150)
@@ -57,14 +58,16 @@ def build_inputs(folder):
     for genome in genomes:
         predict(folder / "model", genome.fasta, folder / "predicted", genome.id, attention_sites=genome.labels,
                 progress=False)
+        baseline(genome.fasta, folder / "baseline", genome.id)
     evaluate(folder / "model", [folder / "predicted" / f"{g.id}.scores.track.npz" for g in genomes],
-             [g.labels for g in genomes], folder / "evaluation")
+             [g.labels for g in genomes], folder / "evaluation",
+             baseline=[folder / "baseline" / f"{g.id}.scores.track.npz" for g in genomes])
     find_motifs([(g.id, g.fasta, [folder / "predicted" / f"{g.id}.attention.npz"]) for g in genomes],
                 folder / "motifs", "run", databases=[write_planted_database(folder / "known.meme", HOSTILE)],
                 decoy=DECOY, progress=False)
     return {"title": f"Synthetic promoters {HOSTILE}", "label_qc": [folder / f"{g.id}.qc.json" for g in genomes],
-            "model_dir": folder / "model", "evaluation_dir": folder / "evaluation", "motifs_dir": folder / "motifs",
-            "motifs_prefix": "run"}
+            "model_dirs": [folder / "model"], "evaluation_dirs": [folder / "evaluation"],
+            "motifs_dir": folder / "motifs", "motifs_prefix": "run"}
 
 
 @pytest.fixture(scope="module")
@@ -103,12 +106,14 @@ def test_every_section_with_its_inputs(page, inputs):
     _, text = page
     for anchor in ("inputs", "label-qc", "training", "evaluation", "heads"):
         assert f'<section id="{anchor}">' in text and f'href="#{anchor}"' in text
-    config = json.loads((inputs["model_dir"] / "config.json").read_text())
+    config = json.loads((inputs["model_dirs"][0] / "config.json").read_text())
     for entry in config["data"]:
         assert entry["genome_checksum"] in text and entry["contigs"][0]["md5"] in text
     qc = json.loads(inputs["label_qc"][0].read_text())
     assert f"<td class=\"n\">{qc['reads']['used']:,}</td>" in text  # alpha's reads, from its qc.json
     assert "alpha.treated.bam" in text and "jaspar2024_core_eukaryotic_decoy.transfac.gz" in text
+    assert "<h3>model (alpha, beta)</h3>" in text and "<h3>evaluation (alpha, beta)</h3>" in text
+    assert text.count("<h4>Model and baseline</h4>") == 1 and "alpha.scores.track.npz (pygenome baseline, " in text
     heads, summary = motif_outputs(inputs)
     motifs = heads.dropna(subset=["motif"])
     assert len(motifs) and "TATAAT" in set(motifs.consensus)  # the model found the planted -10 box
@@ -157,8 +162,8 @@ def test_the_same_inputs_give_the_same_bytes_and_the_cli_too(page, inputs, tmp_p
     again = report(tmp_path / "again.html", **inputs)
     assert again.read_bytes() == path.read_bytes()
     arguments = ["report", "--out", str(tmp_path / "cli.html"), "--title", inputs["title"], "--label-qc",
-                 *map(str, inputs["label_qc"]), "--model", str(inputs["model_dir"]), "--evaluation",
-                 str(inputs["evaluation_dir"]), "--motifs", str(inputs["motifs_dir"]), "--motifs-prefix", "run"]
+                 *map(str, inputs["label_qc"]), "--model", str(inputs["model_dirs"][0]), "--evaluation",
+                 str(inputs["evaluation_dirs"][0]), "--motifs", str(inputs["motifs_dir"]), "--motifs-prefix", "run"]
     assert main(arguments) == 0
     assert (tmp_path / "cli.html").read_bytes() == path.read_bytes()
 
@@ -166,8 +171,40 @@ def test_the_same_inputs_give_the_same_bytes_and_the_cli_too(page, inputs, tmp_p
 def test_sections_follow_the_inputs_given(inputs, tmp_path):
     text = report(tmp_path / "qc.html", title="QC", label_qc=inputs["label_qc"]).read_text()
     assert '<section id="label-qc">' in text and '<section id="training">' not in text and "<img" not in text
-    text = report(tmp_path / "eval.html", title="E", evaluation_dir=inputs["evaluation_dir"]).read_text()
+    text = report(tmp_path / "eval.html", title="E", evaluation_dirs=inputs["evaluation_dirs"]).read_text()
     assert '<section id="evaluation">' in text and '<section id="heads">' not in text
+
+
+def test_two_models_each_with_its_evaluation_and_the_baseline_beside_the_model(inputs, tmp_path):
+    """A second model, trained on beta alone (as a survey trains one per genome), evaluated beside the baseline."""
+    folder = inputs["model_dirs"][0].parent
+    beta = GenomeInput("beta", str(folder / "beta.fa"), str(folder / "beta.labels.track.npz"))
+    brief = {**SETTINGS, "steps": 50, "eval_every": 50, "checkpoint_every": 50}
+    train([beta], tmp_path / "beta_model", *configs("cpu", brief), progress=False)
+    predict(tmp_path / "beta_model", beta.fasta, tmp_path / "predicted", "beta", progress=False)
+    figures = evaluate(tmp_path / "beta_model", [tmp_path / "predicted" / "beta.scores.track.npz"], [beta.labels],
+                       tmp_path / "beta_evaluation", baseline=[folder / "baseline" / "beta.scores.track.npz"])
+    text = report(tmp_path / "two.html", label_qc=inputs["label_qc"],
+                  model_dirs=[*inputs["model_dirs"], tmp_path / "beta_model"],
+                  evaluation_dirs=[*inputs["evaluation_dirs"], tmp_path / "beta_evaluation"]).read_text()
+    training, evaluation = (text.split(f'<section id="{anchor}">')[1].split("</section>")[0]
+                            for anchor in ("training", "evaluation"))
+    assert "<h3>model (alpha, beta)</h3>" in training and "<h3>beta_model (beta)</h3>" in training
+    assert training.count("<h4>Figures of the selected weights</h4>") == 2
+    assert "<h3>evaluation (alpha, beta)</h3>" in evaluation and "<h3>beta_evaluation (beta)</h3>" in evaluation
+    assert evaluation.count("<h4>Model and baseline</h4>") == 2
+    for scorer, block in (("model", figures), ("baseline", figures["baseline"])):
+        for genome, values in (("beta", block["genomes"]["beta"]), ("overall", block["overall"])):
+            assert (f'<td>{genome}</td><td>{scorer}</td><td class="n">{values["roc_auc"]:.4g}</td>'
+                    f'<td class="n">{values["pr_auc"]:.4g}</td>') in evaluation
+    inputs_section = text.split('<section id="inputs">')[1].split("</section>")[0]
+    checksum = json.loads((tmp_path / "beta_model" / "config.json").read_text())["data"][0]["genome_checksum"]
+    assert inputs_section.count(f"<td class=\"mono\">{checksum}</td>") == 1  # one row per genome, merged
+    assert "<td>model/config.json, beta_model/config.json, beta.qc.json</td>" in inputs_section
+    assert "<h3>Model beta_model (beta)</h3>" in inputs_section and "<td>train (beta_model)</td>" in inputs_section
+    assert "beta_model/config.json</td>" in inputs_section and "beta_evaluation/roc.tsv</td>" in inputs_section
+    with pytest.raises(InputError, match="given twice"):
+        report(tmp_path / "r.html", model_dirs=[tmp_path / "beta_model", tmp_path / "beta_model"])
 
 
 def test_missing_or_unpaired_motif_inputs_are_refused(inputs, tmp_path, capsys):
