@@ -23,8 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(steps)
     _add_predict(steps)
     _add_evaluate(steps)
+    _add_baseline(steps)
     _add_motifs(steps)
     _add_report(steps)
+    _add_run(steps)
     _add_demo(steps)
     return parser
 
@@ -148,19 +150,28 @@ def _run_train(args) -> None:
             overrides = json.loads(args.config.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise InputError(f"{args.config}: cannot read as JSON settings ({error})") from error
-    for item in args.set:
-        name, _, value = item.partition("=")
-        if not value:
-            raise InputError(f"--set {item!r}: expected NAME=VALUE")
-        try:
-            overrides[name] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[name] = value
+    overrides.update(_settings(args.set))
     if args.threads:
         torch.set_num_threads(args.threads)
     model_config, train_config = configs(args.preset, overrides)
     train([GenomeInput(*genome) for genome in args.genome], args.outdir, model_config, train_config,
           resume=args.resume, device=args.device, progress=not args.quiet)
+
+
+def _settings(items) -> list[tuple[str, object]]:
+    """``NAME=VALUE`` items as (name, value) pairs, each value read as JSON where it is JSON, else as text."""
+    import json
+
+    pairs = []
+    for item in items:
+        name, _, value = item.partition("=")
+        if not value:
+            raise InputError(f"--set {item!r}: expected NAME=VALUE")
+        try:
+            pairs.append((name, json.loads(value)))
+        except json.JSONDecodeError:
+            pairs.append((name, value))
+    return pairs
 
 
 def _add_predict(steps) -> None:
@@ -228,13 +239,44 @@ def _add_evaluate(steps) -> None:
                         help="positions evaluated; all: for a genome the model was not trained on")
     parser.add_argument("--tolerance", type=int, default=10, help="nt within which a predicted site hits a label")
     parser.add_argument("--distance", type=int, default=10, help="nt between predicted peaks")
+    parser.add_argument("--baseline", nargs="+", default=[], metavar="TRACK",
+                        help="other *.scores.track.npz (e.g. from pygenome baseline) evaluated on the same positions "
+                             "and reported beside the model")
     parser.set_defaults(func=_run_evaluate)
 
 
 def _run_evaluate(args) -> None:
     from pygenome.evaluate import evaluate
 
-    evaluate(args.model, args.predictions, args.labels, args.outdir, args.which, args.tolerance, args.distance)
+    evaluate(args.model, args.predictions, args.labels, args.outdir, args.which, args.tolerance, args.distance,
+             baseline=args.baseline)
+
+
+def _add_baseline(steps) -> None:
+    parser = steps.add_parser(
+        "baseline", help="a genome → scores of a plain -10 box (TATAAT) scan, the baseline a TSS model must beat",
+        description="Score both strands of every nucleotide by the best log-odds score (bits, against the genome's "
+                    "base composition) of a position weight matrix placed with its first column --offsets nt from "
+                    "it (upstream on its strand; wrapping circular contigs). The matrix: TATAAT with 0.7 on the "
+                    "consensus base and 0.1 on the others, or --motif-name of --motif. Writes "
+                    "<prefix>.scores.track.npz, which pygenome evaluate reads (e.g. with --baseline).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
+    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
+    parser.add_argument("--motif", type=Path, metavar="FILE", help="a MEME or TRANSFAC file (plain or gzip)")
+    parser.add_argument("--motif-name", metavar="NAME", help="the motif of --motif to scan for")
+    parser.add_argument("--offsets", nargs=2, type=int, default=[-14, -9], metavar=("START", "END"),
+                        help="nt from the site to the matrix's first column, both ends included; negative: upstream")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--prefix", required=True, help="output file name prefix, e.g. the genome id")
+    parser.set_defaults(func=_run_baseline)
+
+
+def _run_baseline(args) -> None:
+    from pygenome.baseline import baseline
+
+    baseline(args.fasta, args.outdir, args.prefix, topology=args.topology, motif=args.motif,
+             motif_name=args.motif_name, offsets=args.offsets)
 
 
 def _add_motifs(steps) -> None:
@@ -288,8 +330,10 @@ def _add_report(steps) -> None:
     parser.add_argument("--title", default="pygenome report", help="the page title")
     parser.add_argument("--label-qc", nargs="+", default=[], type=Path, metavar="QC_JSON",
                         help="<prefix>.qc.json files of pygenome label, one per genome")
-    parser.add_argument("--model", type=Path, metavar="DIR", help="a model folder from pygenome train")
-    parser.add_argument("--evaluation", type=Path, metavar="DIR", help="an output folder of pygenome evaluate")
+    parser.add_argument("--model", nargs="+", default=[], type=Path, metavar="DIR",
+                        help="model folders from pygenome train (e.g. one per genome)")
+    parser.add_argument("--evaluation", nargs="+", default=[], type=Path, metavar="DIR",
+                        help="output folders of pygenome evaluate")
     parser.add_argument("--motifs", type=Path, metavar="DIR",
                         help="an output folder of pygenome motifs (with --motifs-prefix)")
     parser.add_argument("--motifs-prefix", metavar="PREFIX", help="the prefix of the files in the --motifs folder")
@@ -299,8 +343,42 @@ def _add_report(steps) -> None:
 def _run_report(args) -> None:
     from pygenome.report import report
 
-    report(args.out, title=args.title, label_qc=args.label_qc, model_dir=args.model, evaluation_dir=args.evaluation,
+    report(args.out, title=args.title, label_qc=args.label_qc, model_dirs=args.model, evaluation_dirs=args.evaluation,
            motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix)
+
+
+def _add_run(steps) -> None:
+    parser = steps.add_parser(
+        "run", help="the whole pipeline on one machine: label, train, predict, evaluate, motifs, report",
+        description="Run every step for the genomes of a samplesheet into one output folder, as the Nextflow "
+                    "pipeline does; a re-run skips the tasks whose outputs exist with unchanged inputs and "
+                    "parameters, so an interrupted run restarts where it stopped.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--samplesheet", required=True, type=Path,
+                        help="CSV: id,fasta,bam,control_bam,sites,topology (assets/schema_input.json)")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--config", type=Path, help="parameters as YAML or JSON (the options below override it)")
+    parser.add_argument("--preset", choices=("cpu", "paper"), help="training preset (default: cpu)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", help="training settings over the preset")
+    parser.add_argument("--model-scope", choices=("per_genome", "joint"),
+                        help="one model per genome, or one trained on every genome (default: per_genome)")
+    parser.add_argument("--database", nargs="+", dest="databases", metavar="MOTIFS",
+                        help="known motifs (MEME or TRANSFAC) to match head motifs against")
+    parser.add_argument("--decoy", help="a motif set that should match nothing (default: the bundled JASPAR decoy)")
+    parser.add_argument("--title", help="title of the report")
+    parser.add_argument("--threads", type=int, help="CPU threads per step")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (one line per task still)")
+    parser.set_defaults(func=_run_run)
+
+
+def _run_run(args) -> None:
+    from pygenome.pipeline import read_params
+    from pygenome.run import run
+
+    training = dict(_settings(args.set)) if args.set else None
+    params = read_params(args.config, preset=args.preset, training=training, model_scope=args.model_scope,
+                         databases=args.databases, decoy=args.decoy, title=args.title, threads=args.threads)
+    run(args.samplesheet, args.outdir, params, progress=not args.quiet)
 
 
 def _add_demo(steps) -> None:

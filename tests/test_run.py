@@ -1,0 +1,174 @@
+"""``pygenome run`` end to end on a tiny two-genome samplesheet (one labelled from simulated TSS-seq alignments with a
+control library, one from known sites and with a plasmid), resuming, and the samplesheet's checks."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from pygenome.cli import main
+from pygenome.errors import InputError
+from pygenome.genome import read_genome
+from pygenome.pipeline import read_params
+from pygenome.run import run
+from pygenome.samplesheet import read_samplesheet
+from pygenome.simulate import promoter_genome, random_sequence, tss_seq_libraries, write_bam, write_fasta
+from pygenome.sites import fraction_near, read_sites_bed
+from tests.conftest import write_planted_database
+
+TRAINING = {"n_layers": 2, "n_heads": 4, "d_model": 16, "d_head": 8, "context": 64, "steps": 1000, "batch_size": 8,
+            "segment_length": 64, "eval_every": 500, "checkpoint_every": 100, "warmup_steps": 10,
+            "learning_rate": 6e-3, "loss": "weighted_ce", "site_fraction": 0.3}
+
+
+def make_inputs(folder):
+    """The genomes, their alignments or sites, the samplesheet (relative paths) and a YAML config."""
+    sequence, sites = promoter_genome(np.random.default_rng(21), 40_000, 200)
+    write_fasta(folder / "alpha.fa", [("chrom", sequence, "circular")])
+    treated, control, _ = tss_seq_libraries(sites, {"chrom": sequence}, np.random.default_rng(2), processed_sites=40,
+                                            background_reads=3000)
+    for name, reads in (("alpha.tex_plus.bam", treated), ("alpha.tex_minus.bam", control)):
+        write_bam(folder / name, {"chrom": sequence}, reads)
+    (folder / "alpha.truth.bed").write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n"
+                                                    for p, s in zip(sites.position, sites.strand)))
+    sequence, sites = promoter_genome(np.random.default_rng(22), 40_000, 200)
+    plasmid = random_sequence(3_000, np.random.default_rng(5))
+    write_fasta(folder / "beta.fa", [("chrom", sequence, "circular"), ("plasmid", plasmid, "circular")])
+    (folder / "beta.bed").write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n"
+                                             for p, s in zip(sites.position, sites.strand)))
+    (folder / "samples.csv").write_text("id,fasta,bam,control_bam,sites,topology\n"
+                                        "alpha,alpha.fa,alpha.tex_plus.bam,alpha.tex_minus.bam,,circular\n"
+                                        "beta,beta.fa,,,beta.bed,\n")
+    write_planted_database(folder / "known.meme")
+    config = {"training": TRAINING, "databases": [str(folder / "known.meme")], "title": "two genomes",
+              "threads": 2}
+    (folder / "params.yaml").write_text(json.dumps(config))  # JSON is YAML
+    return folder / "samples.csv", folder / "params.yaml"
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    samplesheet, config = make_inputs(folder)
+    tasks = run(samplesheet, folder / "results", read_params(config), progress=False, say=lambda line: None)
+    return {"folder": folder, "results": folder / "results", "samplesheet": samplesheet, "config": config,
+            "tasks": tasks}
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_output_exists_parses_and_holds_the_planted_answer(survey):
+    results = survey["results"]
+    assert [t["key"] for t in survey["tasks"]] == [
+        "label/alpha", "label/beta", "train/alpha", "train/beta", "predict/alpha/chrom", "predict/beta/chrom",
+        "predict/beta/plasmid", "evaluate/alpha", "evaluate/beta", "motifs", "report"]
+    assert all(t["status"] == "ran" for t in survey["tasks"])
+    qc = json.loads((results / "label" / "alpha.qc.json").read_text())
+    assert qc["sites"]["total"] > 150  # called from the simulated alignments
+    alpha = read_genome(survey["folder"] / "alpha.fa")
+    planted = read_sites_bed(survey["folder"] / "alpha.truth.bed", alpha)
+    called = read_sites_bed(results / "label" / "alpha.sites.bed", alpha)
+    assert fraction_near(planted, called, 0) > 0.8 and fraction_near(called, planted, 10) > 0.8
+    for model in ("alpha", "beta"):
+        figures = json.loads((results / "evaluate" / model / "evaluation.json").read_text())
+        assert figures["overall"]["roc_auc"] > 0.8, figures["overall"]
+    assert (results / "predict" / "beta" / "beta.plasmid.scores.track.npz").exists()
+    heads = pd.read_csv(results / "motifs" / "survey.heads.tsv", sep="\t")
+    tataat = heads[(heads.reported == 1) & heads.consensus.fillna("").str.contains("TATAAT")]
+    assert set(tataat.genome) == {"alpha", "beta"}  # both genomes' models have a -10 box head
+    page = (results / "report.html").read_text()
+    assert "<title>two genomes</title>" in page and "beta · " in page
+    params = json.loads((results / "pipeline" / "params.json").read_text())
+    assert params["training"]["steps"] == 1000 and params["model_scope"] == "per_genome"
+
+
+def test_a_second_run_skips_everything_and_a_changed_parameter_reruns_what_depends_on_it(survey):
+    before = {p: digest(p) for p in survey["results"].rglob("*") if p.is_file() and "pipeline" not in p.parts}
+    lines = []
+    again = run(survey["samplesheet"], survey["results"], read_params(survey["config"]), progress=False,
+                say=lines.append)
+    assert all(t["status"] == "skipped" for t in again) and len(lines) == 11
+    retitled = run(survey["samplesheet"], survey["results"], read_params(survey["config"], title="renamed"),
+                   progress=False, say=lambda line: None)
+    assert [t["key"] for t in retitled if t["status"] == "ran"] == ["report"]
+    after = {p: digest(p) for p in before}
+    assert [p.name for p in before if before[p] != after[p]] == ["report.html"]
+
+
+def test_a_killed_run_resumes_and_gives_the_same_outputs(survey, tmp_path):
+    """Killed (the run and its task's process) while training the second model, then run again: finished tasks are
+    skipped, the training goes on from its checkpoint, and the model is that of an uninterrupted run. To float
+    rounding only: CPU float sums can differ in their last bits with the memory layout of the process (see
+    docs/run.md), so a resumed training is not always bit-identical."""
+    results = tmp_path / "results"
+    run(survey["samplesheet"], results, read_params(survey["config"]), progress=False, say=lambda line: None)
+    uninterrupted = load_file(results / "train" / "beta" / "model.safetensors")
+    alpha = digest(results / "predict" / "alpha" / "alpha.chrom.attention.npz")
+    shutil.rmtree(results)
+    command = [sys.executable, "-m", "pygenome", "run", "--samplesheet", str(survey["samplesheet"]), "--config",
+               str(survey["config"]), "--outdir", str(results), "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    checkpoint = results / "train" / "beta" / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the run and the task it runs, as a cluster would
+    process.wait()
+    assert checkpoint.exists() and not (results / "train" / "beta" / "model.safetensors").exists()
+    lines = []
+    tasks = run(survey["samplesheet"], results, read_params(survey["config"]), progress=False, say=lines.append)
+    statuses = {t["key"]: t["status"] for t in tasks}
+    assert statuses["label/alpha"] == statuses["train/alpha"] == "skipped" and statuses["train/beta"] == "ran"
+    assert any("train/beta" in line and "(resumed)" in line for line in lines)
+    resumed = load_file(results / "train" / "beta" / "model.safetensors")
+    for name, weights in uninterrupted.items():
+        torch.testing.assert_close(resumed[name], weights, rtol=1e-3, atol=1e-4)
+    assert digest(results / "predict" / "alpha" / "alpha.chrom.attention.npz") == alpha  # untouched by the kill
+    assert (results / "report.html").exists()
+
+
+def write_sheet(folder, text):
+    (folder / "g.fa").write_text(">c\nACGT\n")
+    (folder / "s.bed").write_text("c\t1\t2\tx\t0\t+\n")
+    (folder / "sheet.csv").write_text(text)
+    return folder / "sheet.csv"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id,fasta,sites\ng1,missing.fa,s.bed\n", r"row 2, column 'fasta': missing.fa not found"),
+    ("id,fasta,sites,topology\ng1,g.fa,s.bed,round\n", r"row 2, column 'topology': auto .* circular or linear"),
+    ("id,fasta,control_bam,sites\ng1,g.fa,s.bed,s.bed\n", r"row 2, column 'control_bam': .*\.bam or \.cram"),
+    ("id,fasta\ng1,g.fa\n", r"row 2: nothing to label from; give bam and/or sites"),
+    ("id,fasta,sites\ng1,g.fa,s.bed\ng1,g.fa,s.bed\n", r"row 3, column 'id': 'g1' is already the id of row 2"),
+    ("id,fasta,sites,colour\ng1,g.fa,s.bed,blue\n", r"row 2: .*'colour' was unexpected.*the columns are id"),
+    ("id,fasta,sites\nbad id,g.fa,s.bed\n", r"row 2, column 'id': a genome id"),
+    ("id,fasta,sites\n", r"no genomes"),
+])
+def test_samplesheet_errors_name_the_row_and_the_column(tmp_path, text, message):
+    with pytest.raises(InputError, match=message):
+        read_samplesheet(write_sheet(tmp_path, text))
+
+
+def test_samplesheet_paths_are_read_from_its_folder(tmp_path):
+    samples = read_samplesheet(write_sheet(tmp_path, "id,fasta,sites\ng1,g.fa,s.bed\n"))
+    assert samples[0].fasta == str(tmp_path / "g.fa") and samples[0].topology == "auto" and samples[0].bam is None
+
+
+def test_unknown_parameters_are_refused(tmp_path):
+    config = tmp_path / "p.yaml"
+    config.write_text("preset: cpu\nepochs: 3\n")
+    with pytest.raises(InputError, match="unknown parameter.*epochs"):
+        read_params(config)
+    assert main(["run", "--samplesheet", str(tmp_path / "none.csv"), "--outdir", str(tmp_path / "o")]) == 2
