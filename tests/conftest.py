@@ -37,6 +37,13 @@ def fasta(tmp_path, contigs) -> Path:
     return write_fasta(tmp_path / "genome.fa", [(name, seq, "circular") for name, seq in contigs.items()])
 
 
+def write_sites(path, sites) -> Path:
+    """A site table (``contig``, ``position``, ``strand``) as BED6: each site a 1-nt interval on its strand."""
+    Path(path).write_text("".join(f"{c}\t{p}\t{p + 1}\ts\t0\t{s}\n"
+                                  for c, p, s in zip(sites.contig, sites.position, sites.strand)))
+    return Path(path)
+
+
 def write_planted_database(path, description: str = "") -> Path:
     """Known motifs for tests: the planted sigma70 boxes (``planted_TTGACA``, ``planted_TATAAT``; 85 % consensus)
     among 40 random motifs (Tomtom's p-values need a few dozen targets), as MEME."""
@@ -60,9 +67,7 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("trained")
     sequence, sites = promoter_genome(np.random.default_rng(3), 60_000, 300)
     fasta = write_fasta(folder / "g.fa", [("chrom", sequence, "circular")])
-    bed = folder / "sites.bed"
-    bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(sites.position, sites.strand)))
-    label(fasta, folder, "g", sites=bed, progress=False)
+    label(fasta, folder, "g", sites=write_sites(folder / "sites.bed", sites), progress=False)
     settings = {"n_layers": 2, "n_heads": 4, "d_model": 16, "d_head": 8, "context": 64, "steps": 1000,
                 "batch_size": 8, "segment_length": 64, "eval_every": 500, "checkpoint_every": 1000,
                 "warmup_steps": 10, "learning_rate": 6e-3, "loss": "weighted_ce", "site_fraction": 0.3}

@@ -12,7 +12,7 @@ from memelite.io import read_meme
 
 from pygenome.cli import main
 from pygenome.simulate import SIGMA70
-from tests.conftest import write_planted_database
+from tests.conftest import write_planted_database, write_sites
 
 DECOY = Path(__file__).resolve().parents[1] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
 
@@ -39,9 +39,7 @@ def motif_run(trained, tmp_path_factory):
 def _rotated_labels(trained, folder):
     from pygenome.labels import label
 
-    bed = folder / "rotated.bed"
-    sites = trained["rotated_sites"]
-    bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(sites.position, sites.strand)))
+    bed = write_sites(folder / "rotated.bed", trained["rotated_sites"])
     label(trained["rotated"], folder, "rotated", sites=bed, progress=False)
     return folder / "rotated.labels.track.npz"
 

@@ -16,6 +16,7 @@ from pygenome.models.transformer import Transformer, TransformerConfig
 from pygenome.predict import SiteCaller, call_predicted_sites
 from pygenome.sites import fraction_near
 from pygenome.tracks import Track, load_track
+from tests.conftest import write_sites
 
 TOLERANCE = 1e-6  # float32 streaming against one float32 forward: the same arithmetic, summed in other orders
 
@@ -164,9 +165,7 @@ def test_evaluate_on_held_out_regions(tmp_path, trained):
 
 def test_evaluate_per_contig_predictions_and_untrained_genomes(tmp_path, trained):
     assert predict_cli(trained, trained["rotated"], tmp_path / "pred", "--topology", "circular") == 0
-    rotated_bed = tmp_path / "rotated.bed"
-    rotated_bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(
-        trained["rotated_sites"].position, trained["rotated_sites"].strand)))
+    rotated_bed = write_sites(tmp_path / "rotated.bed", trained["rotated_sites"])
     label(trained["rotated"], tmp_path, "rotated", sites=rotated_bed, topology="circular", progress=False)
     arguments = [trained["folder"] / "model", [tmp_path / "pred" / "p.scores.track.npz"],
                  [tmp_path / "rotated.labels.track.npz"], tmp_path / "eval"]

@@ -25,7 +25,7 @@ from pygenome.predict import predict
 from pygenome.report import report
 from pygenome.simulate import promoter_genome, tss_seq_libraries, write_bam, write_fasta
 from pygenome.train import configs, train
-from tests.conftest import write_planted_database
+from tests.conftest import write_planted_database, write_sites
 from tests.test_motifs import DECOY
 
 SETTINGS = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 150, "batch_size": 8,
@@ -50,9 +50,7 @@ def build_inputs(folder):
                     for kind, reads in (("treated", treated), ("control", control))]
             label(fasta, folder, name, bam=bams[0], control_bam=bams[1], progress=False)
         else:
-            bed = folder / f"{name}.bed"
-            bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(sites.position, sites.strand)))
-            label(fasta, folder, name, sites=bed, progress=False)
+            label(fasta, folder, name, sites=write_sites(folder / f"{name}.bed", sites), progress=False)
         genomes.append(GenomeInput(name, str(fasta), str(folder / f"{name}.labels.track.npz")))
     train(genomes, folder / "model", *configs("cpu", SETTINGS), progress=False)
     for genome in genomes:

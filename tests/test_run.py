@@ -24,7 +24,7 @@ from pygenome.run import run
 from pygenome.samplesheet import read_samplesheet
 from pygenome.simulate import promoter_genome, random_sequence, tss_seq_libraries, write_bam, write_fasta
 from pygenome.sites import fraction_near, read_sites_bed
-from tests.conftest import write_planted_database
+from tests.conftest import write_planted_database, write_sites
 
 TRAINING = {"n_layers": 2, "n_heads": 4, "d_model": 16, "d_head": 8, "context": 64, "steps": 1000, "batch_size": 8,
             "segment_length": 64, "eval_every": 500, "checkpoint_every": 100, "warmup_steps": 10,
@@ -39,13 +39,11 @@ def make_inputs(folder):
                                             background_reads=3000)
     for name, reads in (("alpha.tex_plus.bam", treated), ("alpha.tex_minus.bam", control)):
         write_bam(folder / name, {"chrom": sequence}, reads)
-    (folder / "alpha.truth.bed").write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n"
-                                                    for p, s in zip(sites.position, sites.strand)))
+    write_sites(folder / "alpha.truth.bed", sites)
     sequence, sites = promoter_genome(np.random.default_rng(22), 40_000, 200)
     plasmid = random_sequence(3_000, np.random.default_rng(5))
     write_fasta(folder / "beta.fa", [("chrom", sequence, "circular"), ("plasmid", plasmid, "circular")])
-    (folder / "beta.bed").write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n"
-                                             for p, s in zip(sites.position, sites.strand)))
+    write_sites(folder / "beta.bed", sites)
     (folder / "samples.csv").write_text("id,fasta,bam,control_bam,sites,topology\n"
                                         "alpha,alpha.fa,alpha.tex_plus.bam,alpha.tex_minus.bam,,circular\n"
                                         "beta,beta.fa,,,beta.bed,\n")

@@ -21,6 +21,7 @@ from pygenome.labels import label
 from pygenome.simulate import promoter_genome, write_fasta
 from pygenome.splits import split_genome
 from pygenome.train import configs, load_model, train
+from tests.conftest import write_sites
 
 FAST = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 60, "batch_size": 8,
         "segment_length": 64, "eval_every": 20, "checkpoint_every": 10, "warmup_steps": 10, "learning_rate": 3e-3,
@@ -33,9 +34,7 @@ def promoters(tmp_path_factory):
     folder = tmp_path_factory.mktemp("promoters")
     sequence, sites = promoter_genome(np.random.default_rng(3), 60_000, 300)
     fasta = write_fasta(folder / "promoters.fa", [("chrom", sequence, "circular")])
-    bed = folder / "sites.bed"
-    bed.write_text("".join(f"chrom\t{p}\t{p + 1}\ts\t0\t{s}\n" for p, s in zip(sites.position, sites.strand)))
-    label(fasta, folder, "promoters", sites=bed, progress=False)
+    label(fasta, folder, "promoters", sites=write_sites(folder / "sites.bed", sites), progress=False)
     return GenomeInput("promoters", str(fasta), str(folder / "promoters.labels.track.npz")), sites
 
 
