@@ -365,6 +365,8 @@ def _add_run(steps) -> None:
     parser.add_argument("--database", nargs="+", dest="databases", metavar="MOTIFS",
                         help="known motifs (MEME or TRANSFAC) to match head motifs against")
     parser.add_argument("--decoy", help="a motif set that should match nothing (default: the bundled JASPAR decoy)")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false", default=None,
+                        help="leave out the -10 box scan evaluated beside each model (labels other than TSS)")
     parser.add_argument("--title", help="title of the report")
     parser.add_argument("--threads", type=int, help="CPU threads per step")
     parser.add_argument("--quiet", action="store_true", help="no progress bars (one line per task still)")
@@ -377,7 +379,8 @@ def _run_run(args) -> None:
 
     training = dict(_settings(args.set)) if args.set else None
     params = read_params(args.config, preset=args.preset, training=training, model_scope=args.model_scope,
-                         databases=args.databases, decoy=args.decoy, title=args.title, threads=args.threads)
+                         databases=args.databases, decoy=args.decoy, baseline=args.baseline, title=args.title,
+                         threads=args.threads)
     run(args.samplesheet, args.outdir, params, progress=not args.quiet)
 
 

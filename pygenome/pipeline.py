@@ -6,6 +6,7 @@ process per task), into the same layout under the output folder::
     label/<genome>.*                          labels, sites, QC            (a task per genome)
     train/<model>/                            model folder                 (a task per model: per genome, or joint)
     predict/<genome>/<genome>.<contig>.*      scores, sites, attention     (a task per contig)
+    baseline/<genome>.scores.track.npz        the -10 box scan             (a task per genome; optional)
     evaluate/<model>/                         held-out figures and curves  (a task per model)
     motifs/survey.*                           head motifs of every genome  (one task)
     report.html                               the report                   (one task)
@@ -35,6 +36,7 @@ class Params:
     model_scope: str = "per_genome"  # one model per genome, or one joint model trained on every genome
     databases: tuple = ()  # known motifs (MEME or TRANSFAC) for pygenome motifs
     decoy: str | None = str(DEFAULT_DECOY)  # a motif set that should match nothing
+    baseline: bool = True  # scan for the sigma70 -10 box, evaluated beside each model (for TSS labels)
     threads: int | None = None  # CPU threads per step
     title: str = "pygenome report"
 
@@ -116,16 +118,25 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
                 [sample.fasta, _labels(out, sample), str(model_dir / "model.safetensors"),
                  str(model_dir / "config.json")],
                 [str(folder / f"{prefix}.{kind}") for kind in ("scores.track.npz", "predicted.bed", "attention.npz")]))
+    baselines = {}
+    if params.baseline:
+        for sample in samples:
+            baselines[sample.id] = str(out / "baseline" / f"{sample.id}.scores.track.npz")
+            tasks.append(Task(f"baseline/{sample.id}",
+                              ["baseline", "--fasta", sample.fasta, "--topology", sample.topology, "--outdir",
+                               str(out / "baseline"), "--prefix", sample.id],
+                              [sample.fasta], [baselines[sample.id]]))
     for model in dict.fromkeys(models.values()):
         members = [s for s in samples if models[s.id] == model]
         predictions = [str(out / "predict" / s.id / f"{s.id}.{safe_name(c)}.scores.track.npz")
                        for s in members for c in contigs[s.id]]
         labels = [_labels(out, s) for s in members]
+        scans = [baselines[s.id] for s in members if s.id in baselines]
         folder = out / "evaluate" / model
         tasks.append(Task(f"evaluate/{model}",
                           ["evaluate", "--model", str(out / "train" / model), "--predictions", *predictions,
-                           "--labels", *labels, "--outdir", str(folder)],
-                          [*predictions, *labels, str(out / "train" / model / "config.json")],
+                           "--labels", *labels, *(["--baseline", *scans] if scans else []), "--outdir", str(folder)],
+                          [*predictions, *labels, *scans, str(out / "train" / model / "config.json")],
                           [str(folder / "evaluation.json")]))
     motif_args = [arg for s in samples for arg in ("--genome", s.id, s.fasta, *attention[s.id])]
     databases = ["--database", *params.databases] if params.databases else []

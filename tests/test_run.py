@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,7 +72,8 @@ def test_every_output_exists_parses_and_holds_the_planted_answer(survey):
     results = survey["results"]
     assert [t["key"] for t in survey["tasks"]] == [
         "label/alpha", "label/beta", "train/alpha", "train/beta", "predict/alpha/chrom", "predict/beta/chrom",
-        "predict/beta/plasmid", "evaluate/alpha", "evaluate/beta", "motifs", "report"]
+        "predict/beta/plasmid", "baseline/alpha", "baseline/beta", "evaluate/alpha", "evaluate/beta", "motifs",
+        "report"]
     assert all(t["status"] == "ran" for t in survey["tasks"])
     qc = json.loads((results / "label" / "alpha.qc.json").read_text())
     assert qc["sites"]["total"] > 150  # called from the simulated alignments
@@ -82,12 +84,20 @@ def test_every_output_exists_parses_and_holds_the_planted_answer(survey):
     for model in ("alpha", "beta"):
         figures = json.loads((results / "evaluate" / model / "evaluation.json").read_text())
         assert figures["overall"]["roc_auc"] > 0.8, figures["overall"]
+        assert figures["baseline"]["overall"]["positives"] == figures["overall"]["positives"]  # the same positions
+        assert figures["baseline"]["overall"]["roc_auc"] > 0.9  # the planted -10 boxes are the scan's consensus
     assert (results / "predict" / "beta" / "beta.plasmid.scores.track.npz").exists()
     heads = pd.read_csv(results / "motifs" / "survey.heads.tsv", sep="\t")
     tataat = heads[(heads.reported == 1) & heads.consensus.fillna("").str.contains("TATAAT")]
     assert set(tataat.genome) == {"alpha", "beta"}  # both genomes' models have a -10 box head
+    recurrence = pd.read_csv(results / "motifs" / "survey.recurrence.tsv", sep="\t")
+    shared = recurrence.groupby("cluster").filter(lambda group: group.consensus.str.contains("TATAAT").any())
+    assert set(shared.genome) == {"alpha", "beta"}  # the -10 box motifs of both genomes recur as one group
+    figure = plt.imread(results / "motifs" / "survey.figures" / "recurrence.png")
+    assert len(np.unique(figure.reshape(-1, figure.shape[-1]), axis=0)) > 10  # drawn, not blank
     page = (results / "report.html").read_text()
     assert "<title>two genomes</title>" in page and "beta · " in page
+    assert "Recurring motifs" in page and "Model and baseline" in page
     params = json.loads((results / "pipeline" / "params.json").read_text())
     assert params["training"]["steps"] == 1000 and params["model_scope"] == "per_genome"
 
@@ -97,7 +107,7 @@ def test_a_second_run_skips_everything_and_a_changed_parameter_reruns_what_depen
     lines = []
     again = run(survey["samplesheet"], survey["results"], read_params(survey["config"]), progress=False,
                 say=lines.append)
-    assert all(t["status"] == "skipped" for t in again) and len(lines) == 11
+    assert all(t["status"] == "skipped" for t in again) and len(lines) == 13
     retitled = run(survey["samplesheet"], survey["results"], read_params(survey["config"], title="renamed"),
                    progress=False, say=lambda line: None)
     assert [t["key"] for t in retitled if t["status"] == "ran"] == ["report"]
