@@ -328,6 +328,7 @@ def _add_report(steps) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", required=True, type=Path, metavar="HTML", help="the HTML file to write")
     parser.add_argument("--title", default="pygenome report", help="the page title")
+    parser.add_argument("--description", default="", help="a paragraph under the title (plain text)")
     parser.add_argument("--label-qc", nargs="+", default=[], type=Path, metavar="QC_JSON",
                         help="<prefix>.qc.json files of pygenome label, one per genome")
     parser.add_argument("--model", nargs="+", default=[], type=Path, metavar="DIR",
@@ -343,8 +344,8 @@ def _add_report(steps) -> None:
 def _run_report(args) -> None:
     from pygenome.report import report
 
-    report(args.out, title=args.title, label_qc=args.label_qc, model_dirs=args.model, evaluation_dirs=args.evaluation,
-           motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix)
+    report(args.out, title=args.title, description=args.description, label_qc=args.label_qc, model_dirs=args.model,
+           evaluation_dirs=args.evaluation, motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix)
 
 
 def _add_run(steps) -> None:
@@ -386,15 +387,18 @@ def _run_run(args) -> None:
 
 def _add_demo(steps) -> None:
     parser = steps.add_parser(
-        "demo", help="run the pipeline on the bundled E. coli data",
-        description="Simulate a dRNA-seq experiment (TEX+ and TEX-) from the bundled E. coli TSS, label it, and "
-                    "score the called sites against the known TSS.",
+        "demo", help="the whole pipeline on the bundled E. coli data (simulated dRNA-seq alignments)",
+        description="Simulate a dRNA-seq experiment (TEX+ and TEX-) from the bundled E. coli TSS and run the whole "
+                    "pipeline on it (pygenome run, cpu preset): label, train, predict, baseline, evaluate, motifs "
+                    "and report. Resumable; its figures go to demo_summary.json.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--outdir", type=Path, default=Path("results/demo"), help="folder for the outputs")
     parser.add_argument("--data", type=Path, default=Path("assets/demo"), help="the bundled demo data")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulation")
-    parser.add_argument("--threads", type=int, default=1, help="parallel readers of alignments")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--database", nargs="+", default=[], dest="databases", metavar="MOTIFS",
+                        help="known motifs to match besides the bundled sigma70 -10 reference (e.g. DBTBS)")
+    parser.add_argument("--threads", type=int, help="CPU threads per step (default: each step's own)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (one line per task still)")
     parser.set_defaults(func=_run_demo)
 
 
@@ -403,7 +407,7 @@ def _run_demo(args) -> None:
 
     from pygenome.demo import demo
 
-    summary = demo(args.outdir, args.data, args.seed, args.threads, not args.quiet)
+    summary = demo(args.outdir, args.data, args.seed, args.databases, args.threads, not args.quiet)
     print(json.dumps(summary, indent=2))
 
 

@@ -39,6 +39,7 @@ class Params:
     baseline: bool = True  # scan for the sigma70 -10 box, evaluated beside each model (for TSS labels)
     threads: int | None = None  # CPU threads per step
     title: str = "pygenome report"
+    description: str = ""  # a paragraph under the report's title
 
     def __post_init__(self):
         if self.model_scope not in MODEL_SCOPES:
@@ -150,7 +151,8 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
     model_dirs = [str(out / "train" / m) for m in dict.fromkeys(models.values())]
     evaluations = [str(out / "evaluate" / m) for m in dict.fromkeys(models.values())]
     qcs = [str(out / "label" / f"{s.id}.qc.json") for s in samples]
-    tasks.append(Task("report", ["report", "--out", str(out / "report.html"), "--title", params.title,
+    description = ["--description", params.description] if params.description else []
+    tasks.append(Task("report", ["report", "--out", str(out / "report.html"), "--title", params.title, *description,
                                  "--label-qc", *qcs, "--model", *model_dirs, "--evaluation", *evaluations,
                                  "--motifs", str(motifs), "--motifs-prefix", MOTIFS_PREFIX],
                       [*qcs, *(str(Path(m) / "config.json") for m in model_dirs),

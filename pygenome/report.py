@@ -60,6 +60,7 @@ background:#f6f7f9;line-height:1.45;font-size:15px}
 main{max-width:1120px;margin:0 auto;padding:8px 24px 48px}
 header{background:#1f3a5f;color:#fff;padding:18px 24px}
 header h1{margin:0 auto;max-width:1120px;font-size:24px}
+header p.description{margin:6px auto 0;max-width:1120px;font-size:14px;color:#dfe7f1}
 nav{max-width:1120px;margin:6px auto 0;font-size:14px}
 nav a{color:#cfe0f5;margin-right:18px;text-decoration:none}
 section{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:6px 20px 16px;margin:18px 0}
@@ -96,9 +97,11 @@ window.addEventListener("load", function () {
 """
 
 
-def report(out, *, title: str = "pygenome report", label_qc=(), model_dirs=(), evaluation_dirs=(),
-           motifs_dir=None, motifs_prefix=None) -> Path:
+def report(out, *, title: str = "pygenome report", description: str = "", label_qc=(), model_dirs=(),
+           evaluation_dirs=(), motifs_dir=None, motifs_prefix=None) -> Path:
     """Write the report of the given outputs to ``out`` (HTML, UTF-8, whole or not at all); returns its path.
+
+    ``description``: a paragraph (plain text) shown under the title, e.g. where the data came from.
 
     ``label_qc``: ``<prefix>.qc.json`` files of the label step (the prefix is shown as the genome id);
     ``model_dirs``: model folders of the train step (e.g. one per genome); ``evaluation_dirs``: output folders of the
@@ -136,7 +139,7 @@ def report(out, *, title: str = "pygenome report", label_qc=(), model_dirs=(), e
         sections.append(("heads", "Attention heads", _motifs_section(motifs)))
     out = Path(out)
     with atomic_outputs(out) as (temp,):
-        temp.write_text(_page(title, sections), encoding="utf-8")
+        temp.write_text(_page(title, description, sections), encoding="utf-8")
     return out
 
 
@@ -247,7 +250,7 @@ def _sha256(path: Path) -> str:
 
 # HTML pieces ----------------------------------------------------------------------------------------------------
 
-def _page(title: str, sections) -> str:
+def _page(title: str, description: str, sections) -> str:
     navigation = "".join(f'<a href="#{anchor}">{html.escape(heading)}</a>' for anchor, heading, _ in sections)
     body = "".join(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>{content}</section>'
                    for anchor, heading, content in sections)
@@ -255,7 +258,9 @@ def _page(title: str, sections) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="pygenome {html.escape(__version__)}">'
             f"<title>{html.escape(title)}</title><style>{CSS}</style><script>{CHECK_SCRIPT}</script></head>\n"
-            f"<body><header><h1>{html.escape(title)}</h1><nav>{navigation}</nav></header>\n<main>{body}</main>"
+            f"<body><header><h1>{html.escape(title)}</h1>"
+            + (f'<p class="description">{html.escape(description)}</p>' if description else "")
+            + f"<nav>{navigation}</nav></header>\n<main>{body}</main>"
             "</body></html>\n")
 
 
