@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,36 +24,28 @@ from pygenome.genome import read_genome
 from pygenome.pipeline import read_params
 from pygenome.run import run
 from pygenome.samplesheet import read_samplesheet
-from pygenome.simulate import promoter_genome, random_sequence, tss_seq_libraries, write_bam, write_fasta
 from pygenome.sites import fraction_near, read_sites_bed
-from tests.conftest import write_planted_database, write_sites
+from tests.conftest import write_planted_database
 
 TRAINING = {"n_layers": 2, "n_heads": 4, "d_model": 16, "d_head": 8, "context": 64, "steps": 1000, "batch_size": 8,
             "segment_length": 64, "eval_every": 500, "checkpoint_every": 100, "warmup_steps": 10,
             "learning_rate": 6e-3, "loss": "weighted_ce", "site_fraction": 0.3}
 
 
+TEST_DATA = Path(__file__).resolve().parents[1] / "assets" / "test"
+
+
 def make_inputs(folder):
-    """The genomes, their alignments or sites, the samplesheet (relative paths) and a YAML config."""
-    sequence, sites = promoter_genome(np.random.default_rng(21), 40_000, 200)
-    write_fasta(folder / "alpha.fa", [("chrom", sequence, "circular")])
-    treated, control, _ = tss_seq_libraries(sites, {"chrom": sequence}, np.random.default_rng(2), processed_sites=40,
-                                            background_reads=3000)
-    for name, reads in (("alpha.tex_plus.bam", treated), ("alpha.tex_minus.bam", control)):
-        write_bam(folder / name, {"chrom": sequence}, reads)
-    write_sites(folder / "alpha.truth.bed", sites)
-    sequence, sites = promoter_genome(np.random.default_rng(22), 40_000, 200)
-    plasmid = random_sequence(3_000, np.random.default_rng(5))
-    write_fasta(folder / "beta.fa", [("chrom", sequence, "circular"), ("plasmid", plasmid, "circular")])
-    write_sites(folder / "beta.bed", sites)
-    (folder / "samples.csv").write_text("id,fasta,bam,control_bam,sites,topology\n"
-                                        "alpha,alpha.fa,alpha.tex_plus.bam,alpha.tex_minus.bam,,circular\n"
-                                        "beta,beta.fa,,,beta.bed,\n")
+    """The pipeline's test data (assets/test: genomes, alignments or sites, a samplesheet with relative paths), the
+    planted motifs as a database and a YAML config, in ``folder``."""
+    for path in TEST_DATA.iterdir():
+        if path.suffix != ".py":
+            shutil.copy(path, folder / path.name)
     write_planted_database(folder / "known.meme")
     config = {"training": TRAINING, "databases": [str(folder / "known.meme")], "title": "two genomes",
               "threads": 2}
     (folder / "params.yaml").write_text(json.dumps(config))  # JSON is YAML
-    return folder / "samples.csv", folder / "params.yaml"
+    return folder / "samplesheet.csv", folder / "params.yaml"
 
 
 @pytest.fixture(scope="module")
