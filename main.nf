@@ -75,7 +75,7 @@ workflow {
 
     // predict: one task per genome × contig (contig names from the label step's QC)
     contigs = LABEL.out.qc.flatMap { meta, qc ->
-        new groovy.json.JsonSlurper().parse(qc.toFile()).genome.contigs.withIndex().collect { contig, index ->
+        new groovy.json.JsonSlurper().parseText(qc.text).genome.contigs.withIndex().collect { contig, index ->
             [meta.id, contig.name, index]
         }
     }
@@ -93,7 +93,7 @@ workflow {
 
     // evaluate: one task per model, over every contig of its genomes
     def byModel = { channel -> channel.map { meta, file -> [meta.model, [order[meta.id], meta.contig_index ?: 0], file] } }
-    def sortedFiles = { members -> members.sort { a, b -> a[0] <=> b[0] }.collect { it[1] } }
+    def sortedFiles = { members -> members.sort { a, b -> a[0][0] <=> b[0][0] ?: a[0][1] <=> b[0][1] }.collect { it[1] } }
     scores = byModel(PREDICT.out.scores).groupTuple().map { model, keys, files -> [model, sortedFiles([keys, files].transpose())] }
     labelsByModel = byModel(LABEL.out.labels).groupTuple().map { model, keys, files -> [model, sortedFiles([keys, files].transpose())] }
     baselines = params.baseline
@@ -111,7 +111,8 @@ workflow {
     decoy = params.decoy ? file(params.decoy, checkIfExists: true) : []
     MOTIFS(genomes.map { it.collect { id, meta, fasta -> id } }, genomes.map { it.collect { id, meta, fasta -> fasta } },
         attention.map { it.collect { key, id, file -> file } },
-        genomes.combine(attention).map { members, files -> members.collect { id, meta, fasta -> files.count { it[1] == id } } },
+        genomes.map { [it] }.combine(attention.map { [it] })
+            .map { members, files -> members.collect { id, meta, fasta -> files.count { it[1] == id } } },
         databases, decoy, 'survey')
 
     // report

@@ -71,7 +71,7 @@ def test_the_parser_finds_a_syntax_error(tmp_path):
 def test_every_process_has_one_label_a_container_a_stub_and_versions(module):
     (process,) = parse(module).processes
     labels = [label.value for label in process.labels]
-    assert len(labels) == 1 and len(process.containers) == 1 and len(process.tags) <= 1
+    assert len(labels) == 1 and len(process.containers) == 1 and len(process.tags) == 1
     assert (labels[0] == "process_gpu") == (process.name in GPU_PROCESSES)
     blocks = PROCESSES[process.name]
     assert blocks["stub"].strip() and "versions.yml" in blocks["stub"]

@@ -1,4 +1,5 @@
 process REPORT {
+    tag "${motifs_prefix}"
     label 'process_single'
     container "${params.container_cpu}"
 
