@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(steps)
     _add_predict(steps)
     _add_evaluate(steps)
+    _add_attribute(steps)
     _add_baseline(steps)
     _add_motifs(steps)
     _add_report(steps)
@@ -250,6 +251,56 @@ def _run_evaluate(args) -> None:
 
     evaluate(args.model, args.predictions, args.labels, args.outdir, args.which, args.tolerance, args.distance,
              baseline=args.baseline)
+
+
+def _add_attribute(steps) -> None:
+    from pygenome.attribution import METHODS, REFERENCES
+
+    parser = steps.add_parser(
+        "attribute", help="a model + sites → attributions: saliency, in-silico mutagenesis, integrated gradients",
+        description="Explain the model's score (log-odds) at each site by the nucleotides of the window it reads: "
+                    "gradient x input, in-silico mutagenesis and integrated gradients. Writes (N, 4, L) arrays "
+                    "(<prefix>.one_hot.npz and <prefix>.<method>.npz, as TF-MoDISco reads them), a site table, a JSON "
+                    "summary and attribution logos.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model", required=True, type=Path, help="a model folder from pygenome train")
+    parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
+    parser.add_argument("--sites", required=True, metavar="SOURCE",
+                        help="a BED file, or a label track (*.labels.track.npz: every labelled position)")
+    parser.add_argument("--contig", action="append", dest="contigs", metavar="NAME",
+                        help="only sites on this contig (repeatable; default: every contig)")
+    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
+    parser.add_argument("--max-sites", type=int, help="at most this many sites (the first in genome order)")
+    parser.add_argument("--method", nargs="+", dest="methods", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--reference", choices=REFERENCES, default="dinucleotide_shuffle",
+                        help="the reference of integrated gradients")
+    parser.add_argument("--steps", type=int, default=50, help="integration intervals of integrated gradients")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the shuffled references")
+    parser.add_argument("--plot-sites", type=int, default=3, help="attribution logos for the first N sites")
+    parser.add_argument("--plot-span", type=int, nargs=2, default=[-50, 25], metavar=("FROM", "TO"),
+                        help="offsets from the site shown in the logos")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--prefix", required=True, help="output file name prefix")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_attribute)
+
+
+def _run_attribute(args) -> None:
+    import json
+
+    import torch
+
+    from pygenome.attribute import attribute
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    summary = attribute(args.model, args.fasta, args.sites, args.outdir, args.prefix, args.methods, args.reference,
+                        args.steps, args.seed, args.contigs, args.topology, args.max_sites, args.plot_sites,
+                        tuple(args.plot_span), not args.quiet)
+    print(json.dumps({key: summary[key] for key in ("sites", "window", "methods")} |
+                     ({"integrated_gradients": summary["integrated_gradients"]} if "integrated_gradients" in summary
+                      else {})))
 
 
 def _add_baseline(steps) -> None:

@@ -77,7 +77,7 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
     genome = read_genome(fasta, topology)
     names = [c.name for c in genome.contigs] if contigs is None else list(dict.fromkeys(contigs))
     chosen = [genome.contig(name) for name in names]
-    queries = _query_sites(attention_sites, genome, names) if attention_sites not in (None, "predicted") else None
+    queries = query_sites(attention_sites, genome, names) if attention_sites not in (None, "predicted") else None
     producer = {"step": "predict", "pygenome": __version__, "parameters": {
         "model": Path(model_dir).name, "model_data": [d["id"] for d in record["data"]], "fasta": Path(fasta).name,
         "contigs": names, "topology": topology, "caller": caller.__dict__, "precision": precision,
@@ -143,7 +143,7 @@ def call_predicted_sites(track: Track, caller: SiteCaller) -> pd.DataFrame:
     return sort_sites(sites, list(track.arrays))
 
 
-def _query_sites(source, genome, names) -> pd.DataFrame:
+def query_sites(source, genome, names) -> pd.DataFrame:
     """Query sites from a BED file or a label track (every labelled position), on the contigs predicted."""
     path = Path(source)
     if not path.is_file():

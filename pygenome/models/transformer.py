@@ -184,9 +184,11 @@ _BIAS_CACHE_SIZE = 32  # blocks' biases kept per layer (a 1,024-nt segment has 8
 @functools.lru_cache(maxsize=64)
 def _distances(queries: int, keys: int, offset: int, context: int, device):
     """Distances (clamped to ``0..context``) from query ``i`` (at key position ``offset + i``) to key ``j``, and the
-    mask of keys it cannot see (downstream, or more than ``context`` upstream): two ``(queries, keys)`` tensors."""
-    distance = torch.arange(queries, device=device)[:, None] + offset - torch.arange(keys, device=device)[None, :]
-    return distance.clamp(0, context), (distance < 0) | (distance > context)
+    mask of keys it cannot see (downstream, or more than ``context`` upstream): two ``(queries, keys)`` tensors.
+    Made outside inference mode, as they are cached: an inference tensor could not be used by a later autograd pass."""
+    with torch.inference_mode(False):
+        distance = torch.arange(queries, device=device)[:, None] + offset - torch.arange(keys, device=device)[None, :]
+        return distance.clamp(0, context), (distance < 0) | (distance > context)
 
 
 class Transformer(nn.Module):
@@ -203,7 +205,17 @@ class Transformer(nn.Module):
         """Returns ``(logits, memory, attention)``: logits ``(B, S, n_classes)``; the new memory, one ``(B, M,
         d_model)`` tensor per layer (M = ``config.memory_length`` or fewer at the start of a sequence); and, with
         ``need_weights``, one ``(B, H, S, M_in + S)`` tensor of attention probabilities per layer (else None)."""
-        x = self.embed(tokens)
+        return self.forward_embedded(self.embed(tokens), memory, need_weights)
+
+    def embed_one_hot(self, one_hot: torch.Tensor) -> torch.Tensor:
+        """One-hot sequences ``(B, 4, S)`` (A, C, G, T; all zero for N) → embeddings ``(B, S, d_model)``, equal to
+        ``embed`` of their tokens and differentiable in ``one_hot`` (for attribution): each position's A..T rows of
+        the embedding weighted by its one-hot, plus the N row where the one-hot is all zero."""
+        weight = self.embed.weight
+        return torch.einsum("bas,ad->bsd", one_hot, weight[:4]) + (1 - one_hot.sum(dim=1))[..., None] * weight[4]
+
+    def forward_embedded(self, x: torch.Tensor, memory: list[torch.Tensor] | None = None, need_weights: bool = False):
+        """:meth:`forward` from embeddings ``(B, S, d_model)`` instead of tokens."""
         new_memory, attention = [], []
         keep = self.config.memory_length
         for index, layer in enumerate(self.layers):

@@ -90,3 +90,24 @@ def recurrence(table: pd.DataFrame, genomes: list[str], path) -> None:
     figure.tight_layout()
     _save(figure, path)
     plt.close(figure)
+
+
+def attribution_logo(values: np.ndarray, offsets: np.ndarray, title: str, png) -> None:
+    """A logo of attributions ``values`` ``(width, 4)`` (A, C, G, T; letters scaled by their value, below the axis
+    when negative) at ``offsets`` ``(width,)`` nt from the site, as PNG."""
+    import logomaker
+
+    plt = _pyplot()
+    frame = pd.DataFrame(values, columns=list("ACGT"), index=offsets)
+    figure, axes = plt.subplots(figsize=(max(4.0, 0.16 * len(values) + 1.0), 1.9))
+    logomaker.Logo(frame, ax=axes, color_scheme="classic", flip_below=False)
+    low, high = np.minimum(values, 0).sum(axis=1).min(), np.maximum(values, 0).sum(axis=1).max()
+    margin = 0.05 * (high - low) or 1.0
+    axes.set_ylim(low - margin, high + margin)
+    axes.axhline(0, color="#888888", linewidth=0.5)
+    axes.set_xlabel("position relative to the site (nt)", fontsize=7)
+    axes.set_ylabel("attribution", fontsize=7)
+    axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    _save(figure, png)
+    plt.close(figure)

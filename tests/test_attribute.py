@@ -1,0 +1,124 @@
+"""Attribution on the planted-promoter model (conftest ``trained``: TATAAT at -12..-7 and TTGACA at -35..-30 of every
+site): every method puts its largest attributions on the -10 box; ISM entries are score differences; integrated
+gradients are complete; the dinucleotide shuffle keeps dinucleotides; outputs are (N, 4, L) arrays as TF-MoDISco
+reads them, reproducible to the byte."""
+
+import collections
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pygenome.attribute import attribute
+from pygenome.attribution import METHODS, dinucleotide_shuffle, log_odds, window_offsets
+from pygenome.cli import main
+from pygenome.errors import InputError
+from pygenome.genome import read_genome
+from pygenome.inference import attention_at
+from pygenome.train import load_model
+
+SITES = 40
+
+
+@pytest.fixture(scope="module")
+def attributed(trained, tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("attributed")
+    summary = attribute(trained["folder"] / "model", trained["fasta"], trained["labels"], outdir, "g",
+                        topology="circular", max_sites=SITES, progress=False)
+    arrays = {name: np.load(outdir / f"g.{name}.npz")["arr_0"] for name in ("one_hot", *METHODS)}
+    return {"outdir": outdir, "summary": summary, "arrays": arrays,
+            "sites": pd.read_csv(outdir / "g.sites.tsv", sep="\t")}
+
+
+def test_outputs_are_one_hot_and_attribution_arrays_of_one_shape(attributed, trained):
+    model, _ = load_model(trained["folder"] / "model")
+    arrays, width = attributed["arrays"], attributed["summary"]["window"]["length"]
+    for values in arrays.values():
+        assert values.shape == (SITES, 4, width) and values.dtype == np.float32
+    assert (arrays["one_hot"].sum(axis=1) == 1).all()  # no N in a circular genome's windows
+    assert (arrays["saliency"][arrays["one_hot"] == 0] == 0).all()  # gradient x input: the present base only
+    assert (arrays["ism"][arrays["one_hot"] == 1] == 0).all()  # no identity edits
+    sites = attributed["sites"]
+    assert len(sites) == SITES and (sites["log_odds"] > 0).mean() > 0.75
+    plus = sites[sites.strand == "+"]  # the window's score is the streamed prediction's
+    codes = read_genome(trained["fasta"], "circular").codes["chrom"]
+    _, probability = attention_at(model, codes, True, plus["position"].to_numpy())
+    np.testing.assert_allclose(np.log(probability / (1 - probability)), plus["log_odds"], atol=0.01)
+    assert list(window_offsets(model.config)[[0, -1]]) == [-120, 20]
+    assert sorted(p.name for p in (attributed["outdir"] / "g.figures").iterdir())[:3] == [
+        "1.integrated_gradients.png", "1.ism.png", "1.saliency.png"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_attribution_is_highest_on_the_planted_minus10_box(attributed, trained, method):
+    model, _ = load_model(trained["folder"] / "model")
+    offsets = window_offsets(model.config)
+    importance = np.abs(attributed["arrays"][method]).sum(axis=1).mean(axis=0)  # (L,)
+    box = (offsets >= -12) & (offsets <= -7)
+    near_boxes = ((offsets >= -37) & (offsets <= -28)) | ((offsets >= -14) & (offsets <= -5))
+    elsewhere = (offsets <= 10) & ~near_boxes
+    assert importance[box].min() > 2 * importance[elsewhere].max()
+    assert importance[box].min() > importance[offsets > 10].max()  # beyond the output's own neighbourhood too
+
+
+def test_ism_entries_are_the_score_changes_of_single_edits(attributed, trained):
+    model, _ = load_model(trained["folder"] / "model")
+    x = torch.from_numpy(attributed["arrays"]["one_hot"][:2])
+    for site, column, base in ((0, 108, 0), (1, 50, 3)):
+        if x[site, base, column] == 1:
+            base = (base + 1) % 4
+        variant = x[site].clone()
+        variant[:, column] = 0
+        variant[base, column] = 1
+        with torch.no_grad():
+            expected = (log_odds(model, variant[None]) - log_odds(model, x[site][None])).item()
+        assert attributed["arrays"]["ism"][site, base, column] == pytest.approx(expected, abs=1e-4)
+
+
+def test_integrated_gradients_are_complete_and_converge_with_steps(attributed, trained, tmp_path):
+    figures = attributed["summary"]["integrated_gradients"]
+    assert figures["completeness_error_max"] < 0.02 * figures["mean_abs_log_odds"]
+    coarse = attribute(trained["folder"] / "model", trained["fasta"], trained["labels"], tmp_path, "coarse",
+                       methods=["integrated_gradients"], steps=4, topology="circular", max_sites=SITES,
+                       plot_sites=0, progress=False)["integrated_gradients"]
+    assert coarse["completeness_error_mean"] > 3 * figures["completeness_error_mean"]
+    sites = attributed["sites"]
+    total = attributed["arrays"]["integrated_gradients"].sum(axis=(1, 2))
+    np.testing.assert_allclose(total - (sites["log_odds"] - sites["reference_log_odds"]),
+                               sites["completeness_error"], atol=1e-3)
+
+
+def test_a_second_run_gives_the_same_bytes(attributed, trained, tmp_path):
+    assert main(["attribute", "--model", str(trained["folder"] / "model"), "--fasta", str(trained["fasta"]),
+                 "--sites", str(trained["labels"]), "--topology", "circular", "--max-sites", str(SITES),
+                 "--outdir", str(tmp_path), "--prefix", "g", "--quiet"]) == 0
+    for name in ("one_hot.npz", "saliency.npz", "ism.npz", "integrated_gradients.npz", "sites.tsv",
+                 "attribution.json"):
+        assert (tmp_path / f"g.{name}").read_bytes() == (attributed["outdir"] / f"g.{name}").read_bytes(), name
+    assert json.loads((tmp_path / "g.attribution.json").read_text())["parameters"]["reference"] == \
+        "dinucleotide_shuffle"
+
+
+def test_dinucleotide_shuffle_keeps_dinucleotides_and_ends():
+    rng = np.random.default_rng(0)
+    changed = 0
+    for _ in range(300):
+        codes = rng.integers(0, 5, size=rng.integers(3, 80))
+        shuffled = dinucleotide_shuffle(codes, rng)
+        assert collections.Counter(zip(codes[:-1], codes[1:])) == collections.Counter(zip(shuffled[:-1],
+                                                                                           shuffled[1:]))
+        assert shuffled[0] == codes[0] and shuffled[-1] == codes[-1]
+        changed += not np.array_equal(codes, shuffled)
+    assert changed > 250  # a shuffle, not the identity
+
+
+def test_bad_requests_are_refused(trained, tmp_path):
+    model = trained["folder"] / "model"
+    with pytest.raises(InputError, match="choose from saliency"):
+        attribute(model, trained["fasta"], trained["labels"], tmp_path, "g", methods=["deeplift"])
+    (tmp_path / "empty.bed").write_text("")
+    with pytest.raises(InputError, match="no sites on the contigs"):
+        attribute(model, trained["fasta"], tmp_path / "empty.bed", tmp_path, "g")
+    assert not any(tmp_path.glob("g.*"))
