@@ -111,3 +111,25 @@ def attribution_logo(values: np.ndarray, offsets: np.ndarray, title: str, png) -
     figure.tight_layout()
     _save(figure, png)
     plt.close(figure)
+
+
+def gia_effects(table: pd.DataFrame, path) -> None:
+    """Effects of a global importance analysis (:func:`pygenome.gia.gia`'s table) by offset and, when scanned, by
+    spacing: means with 95 % confidence intervals, one line per motif, as PNG."""
+    plt = _pyplot()
+    analyses = [a for a in ("position", "spacing") if (table["analysis"] == a).any()]
+    figure, axes = plt.subplots(1, len(analyses), figsize=(4.2 * len(analyses), 2.8), squeeze=False)
+    for axis, analysis in zip(axes[0], analyses):
+        rows = table[table["analysis"] == analysis]
+        x = "offset" if analysis == "position" else "spacing"
+        for motif, group in rows.groupby("motif", sort=False):
+            axis.errorbar(group[x], group["mean"], yerr=[group["mean"] - group["ci_low"],
+                                                          group["ci_high"] - group["mean"]],
+                          marker="o", markersize=3, capsize=2, label=motif)
+        axis.axhline(0, color="#888888", linewidth=0.5)
+        axis.set_xlabel("offset of the motif from the site (nt)" if x == "offset" else "spacer (nt)", fontsize=8)
+        axis.set_ylabel("mean change of log-odds", fontsize=8)
+        axis.legend(fontsize=7, frameon=False)
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
