@@ -11,6 +11,8 @@ tangermeme — one ``(N, 4, L)`` float32 array per ``.npz``, stored as ``arr_0``
   gradients the reference's log-odds and the completeness error);
 - ``<prefix>.attribution.json``: the window's offsets from the site, the methods and their settings, completeness
   figures, the model and the genome;
+- ``<prefix>.motifs.tsv`` and ``<prefix>.motifs.meme``: motifs of each method's attribution peaks, anchored at their
+  offset from the site (:mod:`pygenome.motifs.attributed`), with their best Tomtom match in each of ``databases``;
 - ``<prefix>.figures/``: attribution logos of the first ``plot_sites`` sites, ``plot_span`` nt around them.
 
 So ``modisco motifs -s <prefix>.one_hot.npz -a <prefix>.saliency.npz`` reads them as they are.
@@ -22,6 +24,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -39,6 +42,9 @@ from pygenome.attribution import (
 )
 from pygenome.errors import InputError
 from pygenome.genome import one_hot, read_genome, reverse_complement
+from pygenome.motifs.attributed import attribution_motifs
+from pygenome.motifs.compare import best_matches, compare
+from pygenome.motifs.formats import read_motifs, write_meme
 from pygenome.outputs import atomic_outputs, save_npz
 from pygenome.predict import query_sites
 from pygenome.tracks import genome_meta
@@ -49,7 +55,7 @@ BATCH = 32  # windows per gradient pass
 
 def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, reference: str = "dinucleotide_shuffle",
               steps: int = 50, seed: int = 0, contigs=None, topology: str = "auto", max_sites: int | None = None,
-              plot_sites: int = 3, plot_span=(-50, 25), progress: bool = True) -> dict:
+              plot_sites: int = 3, plot_span=(-50, 25), databases=(), progress: bool = True) -> dict:
     """Run the attribute step; returns its summary (also in ``<prefix>.attribution.json``)."""
     unknown = sorted(set(methods) - set(METHODS))
     if unknown or not methods:
@@ -103,8 +109,28 @@ def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, ref
             table["reference_log_odds"] = np.concatenate([log_odds(model, reference_all[s:s + BATCH]).numpy()
                                                           for s in range(0, len(table), BATCH)])
         table["completeness_error"] = errors
-    _write(Path(outdir), prefix, x_all, results, table, summary, window_offsets(config), plot_sites, plot_span)
+    offsets = window_offsets(config)
+    motifs, motif_table = attribution_motifs(prefix, {m: v.numpy() for m, v in results.items()}, x_all.numpy(),
+                                             offsets)
+    motif_table = _with_matches(motifs, motif_table, databases)
+    summary["motifs"] = json.loads(motif_table.to_json(orient="records"))
+    _write(Path(outdir), prefix, x_all, results, table, summary, offsets, plot_sites, plot_span, motifs, motif_table)
     return summary
+
+
+def _with_matches(motifs, table, databases):
+    """The motif table with each motif's best Tomtom match (q ≤ 0.05) over ``databases``: target, database, q."""
+    matches = [compare(motifs, read_motifs(path, skip_invalid=True), Path(path).name.split(".")[0])
+               for path in databases] if motifs else []
+    best = best_matches(pd.concat(matches, ignore_index=True)) if matches else None
+    if best is not None and len(best):
+        best = best.sort_values("q_value", kind="stable").drop_duplicates("query").set_index("query")
+        table["best_match"] = table["motif"].map(best["target"])
+        table["best_match_database"] = table["motif"].map(best["database"])
+        table["best_match_q"] = table["motif"].map(best["q_value"])
+    else:
+        table["best_match"] = table["best_match_database"] = table["best_match_q"] = None
+    return table
 
 
 def _summary(record, genome, fasta, sites, names, methods, reference, steps, seed, config, table, errors) -> dict:
@@ -125,15 +151,19 @@ def _summary(record, genome, fasta, sites, names, methods, reference, steps, see
     return summary
 
 
-def _write(outdir, prefix, x_all, results, table, summary, offsets, plot_sites, plot_span) -> None:
+def _write(outdir, prefix, x_all, results, table, summary, offsets, plot_sites, plot_span, motifs,
+           motif_table) -> None:
     from pygenome.motifs.plots import attribution_logo
 
-    keys = ["one_hot.npz", *(f"{method}.npz" for method in results), "sites.tsv", "attribution.json", "figures"]
+    keys = ["one_hot.npz", *(f"{method}.npz" for method in results), "sites.tsv", "motifs.tsv", "motifs.meme",
+            "attribution.json", "figures"]
     with atomic_outputs(*(outdir / f"{prefix}.{key}" for key in keys)) as temps:
         temp = dict(zip(keys, temps))
         for key, values in (("one_hot.npz", x_all), *((f"{method}.npz", v) for method, v in results.items())):
             save_npz(temp[key], {"arr_0": values.numpy().astype(np.float32)})
         table.to_csv(temp["sites.tsv"], sep="\t", index=False, float_format="%.6g")
+        motif_table.to_csv(temp["motifs.tsv"], sep="\t", index=False, float_format="%.6g")
+        write_meme(temp["motifs.meme"], motifs)
         temp["attribution.json"].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         temp["figures"].mkdir()
         shown = (offsets >= plot_span[0]) & (offsets <= plot_span[1])

@@ -277,6 +277,8 @@ def _add_attribute(steps) -> None:
                         help="the reference of integrated gradients")
     parser.add_argument("--steps", type=int, default=50, help="integration intervals of integrated gradients")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffled references")
+    parser.add_argument("--database", nargs="+", default=[], dest="databases", metavar="MOTIFS",
+                        help="known motifs (MEME or TRANSFAC) to match the attribution motifs against")
     parser.add_argument("--plot-sites", type=int, default=3, help="attribution logos for the first N sites")
     parser.add_argument("--plot-span", type=int, nargs=2, default=[-50, 25], metavar=("FROM", "TO"),
                         help="offsets from the site shown in the logos")
@@ -298,7 +300,7 @@ def _run_attribute(args) -> None:
         torch.set_num_threads(args.threads)
     summary = attribute(args.model, args.fasta, args.sites, args.outdir, args.prefix, args.methods, args.reference,
                         args.steps, args.seed, args.contigs, args.topology, args.max_sites, args.plot_sites,
-                        tuple(args.plot_span), not args.quiet)
+                        tuple(args.plot_span), args.databases, not args.quiet)
     print(json.dumps({key: summary[key] for key in ("sites", "window", "methods")} |
                      ({"integrated_gradients": summary["integrated_gradients"]} if "integrated_gradients" in summary
                       else {})))

@@ -17,7 +17,9 @@ from pygenome.cli import main
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
 from pygenome.inference import attention_at
+from pygenome.motifs.formats import read_motifs
 from pygenome.train import load_model
+from tests.conftest import write_planted_database
 
 SITES = 40
 
@@ -25,8 +27,9 @@ SITES = 40
 @pytest.fixture(scope="module")
 def attributed(trained, tmp_path_factory):
     outdir = tmp_path_factory.mktemp("attributed")
+    database = write_planted_database(outdir / "known.meme")
     summary = attribute(trained["folder"] / "model", trained["fasta"], trained["labels"], outdir, "g",
-                        topology="circular", max_sites=SITES, progress=False)
+                        topology="circular", max_sites=SITES, databases=[database], progress=False)
     arrays = {name: np.load(outdir / f"g.{name}.npz")["arr_0"] for name in ("one_hot", *METHODS)}
     return {"outdir": outdir, "summary": summary, "arrays": arrays,
             "sites": pd.read_csv(outdir / "g.sites.tsv", sep="\t")}
@@ -63,6 +66,20 @@ def test_attribution_is_highest_on_the_planted_minus10_box(attributed, trained, 
     assert importance[box].min() > importance[offsets > 10].max()  # beyond the output's own neighbourhood too
 
 
+def test_attribution_motifs_are_the_planted_boxes_where_they_were_planted(attributed):
+    motifs = pd.read_csv(attributed["outdir"] / "g.motifs.tsv", sep="\t")
+    for method in METHODS:
+        minus10 = motifs[(motifs.method == method) & motifs.consensus.fillna("").str.contains("TATAAT")]
+        assert len(minus10) == 1, motifs
+        row = minus10.iloc[0]
+        assert -14 <= row.motif_start <= -12 and -7 <= row.motif_end <= -5
+        assert row.best_match == "planted_TATAAT" and row.best_match_q < 0.05
+    minus35 = motifs[(motifs.method == "ism") & motifs.consensus.fillna("").str.contains("TTGAC")]
+    assert len(minus35) == 1 and -36 <= minus35.iloc[0].motif_start <= -34  # ISM sees the weaker -35 box too
+    written = read_motifs(attributed["outdir"] / "g.motifs.meme")
+    assert [m.name for m in written] == list(motifs.motif.dropna())
+
+
 def test_ism_entries_are_the_score_changes_of_single_edits(attributed, trained):
     model, _ = load_model(trained["folder"] / "model")
     x = torch.from_numpy(attributed["arrays"]["one_hot"][:2])
@@ -93,9 +110,10 @@ def test_integrated_gradients_are_complete_and_converge_with_steps(attributed, t
 def test_a_second_run_gives_the_same_bytes(attributed, trained, tmp_path):
     assert main(["attribute", "--model", str(trained["folder"] / "model"), "--fasta", str(trained["fasta"]),
                  "--sites", str(trained["labels"]), "--topology", "circular", "--max-sites", str(SITES),
-                 "--outdir", str(tmp_path), "--prefix", "g", "--quiet"]) == 0
-    for name in ("one_hot.npz", "saliency.npz", "ism.npz", "integrated_gradients.npz", "sites.tsv",
-                 "attribution.json"):
+                 "--database", str(attributed["outdir"] / "known.meme"), "--outdir", str(tmp_path), "--prefix", "g",
+                 "--quiet"]) == 0
+    for name in ("one_hot.npz", "saliency.npz", "ism.npz", "integrated_gradients.npz", "sites.tsv", "motifs.tsv",
+                 "motifs.meme", "attribution.json"):
         assert (tmp_path / f"g.{name}").read_bytes() == (attributed["outdir"] / f"g.{name}").read_bytes(), name
     assert json.loads((tmp_path / "g.attribution.json").read_text())["parameters"]["reference"] == \
         "dinucleotide_shuffle"
