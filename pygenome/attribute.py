@@ -38,6 +38,7 @@ from pygenome.attribution import (
     references,
     saliency,
     site_windows,
+    window_length,
     window_offsets,
 )
 from pygenome.errors import InputError
@@ -76,7 +77,7 @@ def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, ref
     if not len(table):
         raise InputError(f"{sites}: no sites on the contigs {', '.join(names)}; nothing to attribute")
     table = table[["contig", "position", "strand", "name"]].reset_index(drop=True)
-    codes = np.empty((len(table), config.n_layers * config.memory_length + 1), dtype=np.uint8)
+    codes = np.empty((len(table), window_length(config)), dtype=np.uint8)
     for (contig_name, strand), group in table.groupby(["contig", "strand"], sort=False):
         contig = genome.contig(contig_name)
         forward = group["position"].to_numpy(np.int64)

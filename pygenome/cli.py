@@ -124,9 +124,9 @@ def _add_train(steps) -> None:
     parser.add_argument("--genome", nargs=3, action="append", required=True, metavar=("ID", "FASTA", "LABELS"),
                         help="a genome id, its FASTA and its label track (<prefix>.labels.track.npz); repeatable")
     parser.add_argument("--outdir", required=True, type=Path, help="the model folder to write")
-    parser.add_argument("--preset", choices=("cpu", "paper"), default="cpu",
+    parser.add_argument("--preset", choices=("cpu", "paper", "cnn"), default="cpu",
                         help="cpu: a regime that learns in minutes on a CPU; paper: Clauwaert & Waegeman's model "
-                             "and regime (a GPU's work)")
+                             "and regime (a GPU's work); cnn: the convolutional baseline (no attention)")
     parser.add_argument("--config", type=Path,
                         help='JSON file of settings over the preset: {"model": {...}, "training": {...}}')
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",

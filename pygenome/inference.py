@@ -34,8 +34,8 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def receptive_field(config) -> int:
-    """Upstream nt an output depends on."""
-    return config.n_layers * config.memory_length
+    """Upstream nt an output depends on (the model config's ``receptive_field``)."""
+    return config.receptive_field
 
 
 def plan_streams(start: int, end: int, warmup: int, shift: int, circular: bool, stream_tokens: int):

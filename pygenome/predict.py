@@ -70,6 +70,9 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
             progress: bool = True) -> dict:
     """Run the predict step; returns a summary (sites called, attention sites, the device)."""
     model, record = load_model(model_dir)
+    if attention_sites is not None and model.config.kind != "transformer":
+        raise InputError(f"{model_dir}: a {model.config.kind} model has no attention; leave out --attention-sites "
+                         "(or explain it with pygenome attribute)")
     device = pick_device(device)
     model = model.to(device)
     autocast = torch.bfloat16 if precision == "bf16" or (precision == "auto" and device.type == "cuda") else None

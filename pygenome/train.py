@@ -40,7 +40,7 @@ from pygenome.errors import InputError
 from pygenome.inference import pick_device, score_stretches
 from pygenome.losses import LOSSES, focal_loss_sum, weighted_ce_sum
 from pygenome.metrics import average_precision, roc_auc
-from pygenome.models.transformer import Transformer, TransformerConfig
+from pygenome.models import build_model, config_class, config_from_record
 from pygenome.outputs import atomic_outputs
 from pygenome.splits import SETS, split_genome
 
@@ -107,10 +107,14 @@ PRESETS = {
             {"steps": 1500, "batch_size": 16, "segment_length": 128, "memory": False, "learning_rate": 2e-3,
              "warmup_steps": 100, "loss": "weighted_ce", "site_fraction": 0.3, "eval_every": 300,
              "checkpoint_every": 300, "patience": 0}),
+    "cnn": ({"type": "cnn"},  # the convolutional baseline (pygenome/models/cnn.py), the cpu preset's regime
+            {"steps": 1500, "batch_size": 16, "segment_length": 128, "memory": True, "learning_rate": 2e-3,
+             "warmup_steps": 100, "loss": "weighted_ce", "site_fraction": 0.3, "eval_every": 300,
+             "checkpoint_every": 300, "patience": 0}),
 }
 
 
-def configs(preset: str = "cpu", overrides: dict | None = None) -> tuple[TransformerConfig, TrainConfig]:
+def configs(preset: str = "cpu", overrides: dict | None = None) -> tuple:
     """The model and training configs of a preset with ``overrides`` (``{"model": {...}, "training": {...}}`` or
     flat ``{name: value}``, each name looked up in both configs)."""
     if preset not in PRESETS:
@@ -119,7 +123,8 @@ def configs(preset: str = "cpu", overrides: dict | None = None) -> tuple[Transfo
     overrides = dict(overrides or {})
     model_values.update(overrides.pop("model", {}))
     train_values.update(overrides.pop("training", {}))
-    model_names = {f.name for f in fields(TransformerConfig)}
+    model_class = config_class(model_values.pop("type", "transformer"))
+    model_names = {f.name for f in fields(model_class)}
     train_names = {f.name for f in fields(TrainConfig)}
     for name, value in overrides.items():
         if name in model_names:
@@ -132,7 +137,7 @@ def configs(preset: str = "cpu", overrides: dict | None = None) -> tuple[Transfo
     unknown = set(train_values) - train_names
     if unknown:
         raise InputError(f"training config: unknown setting(s) {', '.join(sorted(unknown))}")
-    return TransformerConfig.from_dict(model_values), TrainConfig(**train_values)
+    return model_class.from_dict(model_values), TrainConfig(**train_values)
 
 
 @dataclass
@@ -156,7 +161,7 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.min_learning_rate + (config.learning_rate - config.min_learning_rate) * cosine
 
 
-def train(inputs: list[GenomeInput], outdir, model_config: TransformerConfig, train_config: TrainConfig,
+def train(inputs: list[GenomeInput], outdir, model_config, train_config: TrainConfig,
           resume: bool = False, device: str = "auto", progress: bool = True) -> dict:
     """Train a model on ``inputs`` into ``outdir``; returns the final metrics (rank 0; other ranks return {})."""
     outdir = Path(outdir)
@@ -192,7 +197,7 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
                          "change split_seed or split_fractions")
     record = {
         "pygenome": __version__,
-        "model": {"type": "transformer", **model_config.as_dict()},
+        "model": {"type": model_config.kind, **model_config.as_dict()},
         "training": train_config.as_dict(),
         "data": [{"id": e["input"].id, "fasta": Path(e["input"].fasta).name, "labels": Path(e["input"].labels).name,
                   "genome_checksum": e["genome"].checksum, "contigs": [e["track"].contig_info(n)
@@ -202,7 +207,7 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
         "split": regions,
     }
     torch.manual_seed(train_config.seed + rank)
-    model = Transformer(model_config).to(device)
+    model = build_model(model_config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.learning_rate,
                                   weight_decay=train_config.weight_decay)
     state = Progress()
@@ -378,15 +383,14 @@ def _load_checkpoint(path: Path, record, model, optimizer, device):
     return Progress(**json.loads(payload["progress"])), payload["best_weights"]
 
 
-def load_model(model_dir) -> tuple[Transformer, dict]:
+def load_model(model_dir) -> tuple:
     """A trained model (in eval mode, on CPU) and its ``config.json`` record."""
     model_dir = Path(model_dir)
     for name in ("config.json", "model.safetensors"):
         if not (model_dir / name).is_file():
             raise InputError(f"{model_dir}: no {name}; is it a model folder written by `pygenome train`?")
     record = json.loads((model_dir / "config.json").read_text())
-    settings = {k: v for k, v in record["model"].items() if k != "type"}
-    model = Transformer(TransformerConfig.from_dict(settings))
+    model = build_model(config_from_record(record["model"]))
     model.load_state_dict(load_file(model_dir / "model.safetensors"))
     return model.eval(), record
 

@@ -228,8 +228,11 @@ def test_resume_refuses_another_configuration_and_a_used_folder(tmp_path, promot
 def test_presets_are_valid():
     for preset in train_module.PRESETS:
         model_config, train_config = configs(preset)
-        assert model_config.n_layers >= 1 and train_config.steps >= 1
+        assert model_config.receptive_field >= 1 and train_config.steps >= 1
     assert configs("paper")[0].context == 512 and configs("paper")[1].focal_gamma == 0.8
+    assert configs("cnn")[0].kind == "cnn" and configs("cnn", {"n_filters": 8})[0].n_filters == 8
+    with pytest.raises(InputError, match="unknown setting 'n_heads'"):
+        configs("cnn", {"n_heads": 2})  # a transformer setting is not a CNN's
 
 
 @pytest.mark.gpu

@@ -31,6 +31,8 @@ from pygenome.errors import InputError
 class TransformerConfig:
     """Architecture; the defaults are the paper's."""
 
+    kind = "transformer"  # the model type saved with the weights (a class attribute, not a setting)
+
     vocab_size: int = 5
     n_layers: int = 6
     n_heads: int = 6
@@ -54,6 +56,11 @@ class TransformerConfig:
     def memory_length(self) -> int:
         """Positions of each layer's input kept as memory between segments."""
         return self.context + self.conv_kernel - 1
+
+    @property
+    def receptive_field(self) -> int:
+        """Upstream nt an output depends on: each layer reaches ``memory_length`` further."""
+        return self.n_layers * self.memory_length
 
     @classmethod
     def from_dict(cls, values: dict) -> TransformerConfig:
