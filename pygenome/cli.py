@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(steps)
     _add_attribute(steps)
     _add_gia(steps)
+    _add_filters(steps)
     _add_baseline(steps)
     _add_motifs(steps)
     _add_report(steps)
@@ -346,6 +347,35 @@ def _run_gia(args) -> None:
     summary = gia(args.model, args.fasta, args.outdir, args.prefix, args.motif, args.motif_name, args.at,
                   args.second, args.second_name, spacings, args.backgrounds, args.seed, args.topology)
     print(json.dumps({key: value for key, value in summary.items() if key != "effects"}))
+
+
+def _add_filters(steps) -> None:
+    parser = steps.add_parser(
+        "filters", help="a CNN model + sites → its first-layer filters as motifs (MEME), matched with Tomtom",
+        description="For each first-layer filter of a CNN model (--preset cnn), count the subsequences of the input "
+                    "windows at the sites where its activation exceeds --threshold times its largest, write the "
+                    "counts as MEME motifs with logos, and match them against known motifs.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model", required=True, type=Path, help="a CNN model folder from pygenome train")
+    parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
+    parser.add_argument("--sites", required=True, metavar="SOURCE", help="a BED file or a label track")
+    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
+    parser.add_argument("--database", nargs="+", default=[], dest="databases", metavar="MOTIFS",
+                        help="known motifs (MEME or TRANSFAC) to match the filters against")
+    parser.add_argument("--threshold", type=float, default=0.5, help="fraction of a filter's largest activation")
+    parser.add_argument("--min-sites", type=int, default=10, help="subsequences a written filter needs at least")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--prefix", required=True, help="output file name prefix")
+    parser.set_defaults(func=_run_filters)
+
+
+def _run_filters(args) -> None:
+    import json
+
+    from pygenome.filters import filters
+
+    print(json.dumps(filters(args.model, args.fasta, args.sites, args.outdir, args.prefix, args.databases,
+                             args.threshold, args.min_sites, args.topology)))
 
 
 def _add_baseline(steps) -> None:

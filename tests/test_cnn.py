@@ -1,5 +1,6 @@
 """The convolutional baseline: causal and streamable like the transformer, trained by the same `pygenome train`
-(--preset cnn), predicted and evaluated the same way, explained by attribution; no attention."""
+(--preset cnn), predicted and evaluated the same way, explained by attribution and by its first-layer filters (which
+match the planted motifs); no attention."""
 
 import json
 
@@ -9,9 +10,12 @@ import pytest
 import torch
 
 from pygenome.cli import main
+from pygenome.filters import filters
 from pygenome.genome import one_hot
 from pygenome.models import build_model, config_from_record
 from pygenome.models.cnn import CNN, CNNConfig
+from pygenome.motifs.formats import read_motifs
+from tests.conftest import write_planted_database
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +72,18 @@ def test_its_attributions_give_both_planted_boxes(cnn_model, trained):
     found = {(row.consensus, row.motif_start, row.motif_end) for row in motifs.itertuples()}
     assert {("TTGACA", -35, -30), ("TATAAT", -12, -7)} <= found, found
     assert np.isfinite(motifs.excess).all()
+
+
+def test_its_first_layer_filters_match_the_planted_motifs(cnn_model, trained, capsys):
+    database = write_planted_database(cnn_model / "known.meme")
+    summary = filters(cnn_model / "model", trained["fasta"], trained["labels"], cnn_model / "filters", "g",
+                      databases=[database], topology="circular")
+    table = pd.read_csv(cnn_model / "filters" / "g.filters.tsv", sep="\t")
+    assert summary["filters"] == len(table) == 32
+    matched = table[table.best_match_q < 0.05]
+    assert {"planted_TATAAT", "planted_TTGACA"} <= set(matched.best_match)  # both boxes among the filters
+    written = read_motifs(cnn_model / "filters" / "g.filters.meme")
+    assert len(written) == summary["written"] and all(motif.width == 19 for motif in written)
+    assert main(["filters", "--model", str(trained["folder"] / "model"), "--fasta", str(trained["fasta"]),
+                 "--sites", str(trained["labels"]), "--outdir", str(cnn_model / "no"), "--prefix", "g"]) == 2
+    assert "has no first-layer filters" in capsys.readouterr().err
