@@ -13,7 +13,8 @@ tangermeme — one ``(N, 4, L)`` float32 array per ``.npz``, stored as ``arr_0``
   figures, the model and the genome;
 - ``<prefix>.motifs.tsv`` and ``<prefix>.motifs.meme``: motifs of each method's attribution peaks, anchored at their
   offset from the site (:mod:`pygenome.motifs.attributed`), with their best Tomtom match in each of ``databases``;
-- ``<prefix>.figures/``: attribution logos of the first ``plot_sites`` sites, ``plot_span`` nt around them.
+- ``<prefix>.figures/``: attribution logos of the first ``plot_sites`` sites, ``plot_span`` nt around them, and a
+  logo of each attribution motif.
 
 So ``modisco motifs -s <prefix>.one_hot.npz -a <prefix>.saliency.npz`` reads them as they are.
 """
@@ -154,7 +155,7 @@ def _summary(record, genome, fasta, sites, names, methods, reference, steps, see
 
 def _write(outdir, prefix, x_all, results, table, summary, offsets, plot_sites, plot_span, motifs,
            motif_table) -> None:
-    from pygenome.motifs.plots import attribution_logo
+    from pygenome.motifs.plots import attribution_logo, logo
 
     keys = ["one_hot.npz", *(f"{method}.npz" for method in results), "sites.tsv", "motifs.tsv", "motifs.meme",
             "attribution.json", "figures"]
@@ -167,6 +168,10 @@ def _write(outdir, prefix, x_all, results, table, summary, offsets, plot_sites, 
         write_meme(temp["motifs.meme"], motifs)
         temp["attribution.json"].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         temp["figures"].mkdir()
+        starts = dict(zip(motif_table["motif"], motif_table["motif_start"]))
+        for motif in motifs:
+            logo(motif.counts, motif.name, temp["figures"] / f"{motif.name}.logo.png",
+                 temp["figures"] / f"{motif.name}.logo.svg", first=int(starts[motif.name]))
         shown = (offsets >= plot_span[0]) & (offsets <= plot_span[1])
         for row in table.head(plot_sites).itertuples():
             label = f"{row.contig}:{row.position}{row.strand}"

@@ -464,6 +464,9 @@ def _add_report(steps) -> None:
     parser.add_argument("--motifs", type=Path, metavar="DIR",
                         help="an output folder of pygenome motifs (with --motifs-prefix)")
     parser.add_argument("--motifs-prefix", metavar="PREFIX", help="the prefix of the files in the --motifs folder")
+    parser.add_argument("--attribution", type=Path, metavar="DIR",
+                        help="an output folder of pygenome attribute (with --attribution-prefix)")
+    parser.add_argument("--attribution-prefix", metavar="PREFIX", help="the prefix of the --attribution files")
     parser.set_defaults(func=_run_report)
 
 
@@ -471,7 +474,8 @@ def _run_report(args) -> None:
     from pygenome.report import report
 
     report(args.out, title=args.title, description=args.description, label_qc=args.label_qc, model_dirs=args.model,
-           evaluation_dirs=args.evaluation, motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix)
+           evaluation_dirs=args.evaluation, motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix,
+           attribution_dir=args.attribution, attribution_prefix=args.attribution_prefix)
 
 
 def _add_run(steps) -> None:

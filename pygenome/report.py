@@ -38,6 +38,7 @@ import pandas as pd
 from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.evaluate import plot_curves
+from pygenome.motifs.formats import probabilities, read_motifs
 from pygenome.outputs import atomic_outputs
 from pygenome.splits import SETS
 
@@ -50,8 +51,11 @@ PROFILES_COLUMNS = ("genome", "head_id", "layer", "head", "offset", "site_mean",
 MATCHES_COLUMNS = ("genome", "head_id", "query", "database", "target", "target_description", "p_value", "q_value",
                    "offset", "overlap", "strand")
 RECURRENCE_COLUMNS = ("cluster", "head_id", "genome", "consensus", "peak_offset")
+ATTRIBUTION_MOTIF_COLUMNS = ("method", "peak", "start", "end", "summit", "motif", "motif_start", "motif_end",
+                             "consensus", "sites_used")
+MIN_AGREEMENT_OVERLAP = 3  # nt an attribution motif and a head motif must share to be compared
 TEXT_COLUMNS = {"genome", "head_id", "motif", "consensus", "best_match", "best_match_database", "query", "database",
-                "target", "target_description", "strand", "cluster", "scorer"}
+                "target", "target_description", "strand", "cluster", "scorer", "method"}
 MATCHES_SHOWN = 3  # matches listed per head, best first
 
 CSS = """
@@ -98,7 +102,8 @@ window.addEventListener("load", function () {
 
 
 def report(out, *, title: str = "pygenome report", description: str = "", label_qc=(), model_dirs=(),
-           evaluation_dirs=(), motifs_dir=None, motifs_prefix=None) -> Path:
+           evaluation_dirs=(), motifs_dir=None, motifs_prefix=None, attribution_dir=None,
+           attribution_prefix=None) -> Path:
     """Write the report of the given outputs to ``out`` (HTML, UTF-8, whole or not at all); returns its path.
 
     ``description``: a paragraph (plain text) shown under the title, e.g. where the data came from.
@@ -108,11 +113,14 @@ def report(out, *, title: str = "pygenome report", description: str = "", label_
     evaluate step; ``motifs_dir`` and ``motifs_prefix``: an output folder of the motifs step and the prefix of its
     files.
     """
-    if not (label_qc or model_dirs or evaluation_dirs or motifs_dir):
+    if not (label_qc or model_dirs or evaluation_dirs or motifs_dir or attribution_dir):
         raise InputError("nothing to report: give label QC files (--label-qc), model folders (--model), "
                          "evaluation folders (--evaluation) and/or a motifs folder (--motifs)")
     if (motifs_dir is None) != (motifs_prefix is None):
         raise InputError("a motifs folder (--motifs) and the prefix of its files (--motifs-prefix) go together")
+    if (attribution_dir is None) != (attribution_prefix is None):
+        raise InputError("an attribution folder (--attribution) and the prefix of its files (--attribution-prefix) "
+                         "go together")
     for kind, folders in (("model", model_dirs), ("evaluation", evaluation_dirs)):
         twice = [str(folder) for folder, count in Counter(Path(f).resolve() for f in folders).items() if count > 1]
         if twice:
@@ -124,6 +132,7 @@ def report(out, *, title: str = "pygenome report", description: str = "", label_
     models = [_read_model(Path(folder)) for folder in model_dirs]
     evaluations = [_read_evaluation(Path(folder)) for folder in evaluation_dirs]
     motifs = _read_motifs(Path(motifs_dir), motifs_prefix) if motifs_dir is not None else None
+    attribution = _read_attribution(Path(attribution_dir), attribution_prefix) if attribution_dir else None
     files = _files_read(qc_paths, models, evaluations, motifs)
     sections = [("inputs", "Inputs", _inputs_section(qcs, models, evaluations, motifs, files))]
     if qcs:
@@ -137,6 +146,8 @@ def report(out, *, title: str = "pygenome report", description: str = "", label_
             for evaluation in evaluations)))
     if motifs is not None:
         sections.append(("heads", "Attention heads", _motifs_section(motifs)))
+    if attribution is not None:
+        sections.append(("attribution", "Attributions", _attribution_section(attribution, motifs)))
     out = Path(out)
     with atomic_outputs(out) as (temp,):
         temp.write_text(_page(title, description, sections), encoding="utf-8")
@@ -211,6 +222,15 @@ def _read_motifs(folder: Path, prefix: str) -> dict:
     if Path(f"{base}.motifs.json").is_file():
         motifs["summary"] = _read_json(Path(f"{base}.motifs.json"), written_by)
     return motifs
+
+
+def _read_attribution(folder: Path, prefix: str) -> dict:
+    written_by = "`pygenome attribute` (its folder and file prefix)"
+    base = folder / prefix
+    return {"folder": folder, "prefix": prefix, "figures": Path(f"{base}.figures"),
+            "summary": _read_json(Path(f"{base}.attribution.json"), written_by),
+            "motifs": _read_table(Path(f"{base}.motifs.tsv"), ATTRIBUTION_MOTIF_COLUMNS, written_by),
+            "matrices": {m.name: m for m in read_motifs(Path(f"{base}.motifs.meme"))}}
 
 
 def _model_title(model) -> str:
@@ -587,6 +607,65 @@ def _motifs_section(motifs) -> str:
         parts.append("<h3>Recurring motifs</h3>" + _table(_records(motifs["recurrence"]), mono=("consensus",))
                      + _file_image(motifs["figures"] / "recurrence", "recurring motifs across genomes"))
     return "".join(parts)
+
+
+def _attribution_section(attribution, motifs) -> str:
+    """The attribute step's summary, its motifs with logos and matches, and, beside a motifs section, which head
+    motifs agree with which attribution motifs."""
+    summary, table = attribution["summary"], attribution["motifs"]
+    completeness = summary.get("integrated_gradients") or {}
+    window = summary["window"]
+    facts = {"sites": summary.get("sites"), "methods": summary.get("methods"),
+             "window (nt from the site)": f"{window['first_offset']}..{window['last_offset']}"}
+    if completeness:
+        facts["integrated gradients: reference, steps"] = f"{completeness['reference']}, {completeness['steps']}"
+        facts["completeness error, mean and max (log-odds)"] = (f"{completeness['completeness_error_mean']:.3g}, "
+                                                                f"{completeness['completeness_error_max']:.3g}")
+    parts = [_pairs(facts)]
+    found = table[table["motif"] != ""]
+    parts.append(f"<h3>Attribution motifs ({len(found)})</h3>")
+    for row in _records(found):
+        columns = [c for c in ("method", "start", "end", "motif_start", "motif_end", "consensus", "sites_used",
+                               "best_match", "best_match_q") if c in row]
+        parts.append('<div class="card">' + _file_image(attribution["figures"] / f"{row['motif']}.logo",
+                                                         f"logo of {row['motif']}")
+                     + _table([{c: row[c] for c in columns}], mono=("consensus",)) + "</div>")
+    if motifs is not None:
+        agreement = _agreement(found, attribution["matrices"], motifs)
+        parts.append("<h3>Which heads agree with which attribution motifs</h3>"
+                     '<p class="note">A head motif agrees with an attribution motif when they share at least '
+                     f"{MIN_AGREEMENT_OVERLAP} nt of offsets from the site; similarity is the mean correlation of "
+                     "their columns at the shared offsets (1: the same letters in the same places).</p>"
+                     + (_table(agreement, mono=("attribution_consensus", "head_consensus")) if agreement
+                        else '<p class="note">none overlap</p>'))
+    return "".join(parts)
+
+
+def _agreement(found: pd.DataFrame, matrices: dict, motifs) -> list[dict]:
+    """Rows of (attribution motif, reported head motif) pairs sharing offsets, by decreasing similarity."""
+    heads = motifs["heads"]
+    heads = heads[(heads["motif"] != "") & (heads["reported"].astype(str) == "1")] if "reported" in heads else heads
+    meme = Path(f"{motifs['folder'] / motifs['prefix']}.motifs.meme")
+    head_matrices = {m.name: m for m in read_motifs(meme)} if meme.is_file() else {}
+    rows = []
+    for motif in _records(found):
+        for head in _records(heads):
+            first, last = max(motif["motif_start"], head["motif_start"]), min(motif["motif_end"], head["motif_end"])
+            if last - first + 1 < MIN_AGREEMENT_OVERLAP or head["motif"] not in head_matrices:
+                continue
+            a = probabilities(matrices[motif["motif"]])[int(first - motif["motif_start"]):
+                                                         int(last - motif["motif_start"]) + 1]
+            b = probabilities(head_matrices[head["motif"]])[int(first - head["motif_start"]):
+                                                            int(last - head["motif_start"]) + 1]
+            correlation = np.mean([np.corrcoef(x, y)[0, 1] for x, y in zip(a, b) if x.std() and y.std()] or [np.nan])
+            rows.append({"method": motif["method"], "attribution_motif": motif["motif"],
+                         "attribution_consensus": motif["consensus"],
+                         "attribution_position": f"{_plain(motif['motif_start'])}..{_plain(motif['motif_end'])}",
+                         "head": f"{head['genome']} · {head['head_id']} · peak {_plain(head['peak'])}",
+                         "head_consensus": head["consensus"],
+                         "head_position": f"{_plain(head['motif_start'])}..{_plain(head['motif_end'])}",
+                         "shared_nt": int(last - first + 1), "similarity": round(float(correlation), 3)})
+    return sorted(rows, key=lambda row: (-np.nan_to_num(row["similarity"], nan=-2), row["attribution_motif"]))
 
 
 def _head_card(row: dict, motifs) -> str:

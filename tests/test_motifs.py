@@ -3,6 +3,7 @@ upstream of every site) must give heads that attend to both boxes, motifs that T
 and no match in the eukaryotic decoy for them."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,19 @@ def test_a_fasta_of_another_genome_is_refused(motif_run, trained, capsys):
                  "--outdir", str(motif_run / "bad"), "--prefix", "m", "--quiet"]) == 2
     assert "g.attention.npz: predicted on another genome" in capsys.readouterr().err
     assert not (motif_run / "bad").exists()
+
+
+def test_the_report_sets_attribution_motifs_beside_the_heads_that_agree(motif_run, trained):
+    assert main(["attribute", "--model", str(trained["folder"] / "model"), "--fasta", str(trained["fasta"]),
+                 "--topology", "circular", "--sites", str(trained["labels"]), "--max-sites", "40", "--method",
+                 "saliency", "--outdir", str(motif_run / "attribute"), "--prefix", "g", "--quiet"]) == 0
+    out = motif_run / "report.html"
+    assert main(["report", "--out", str(out), "--motifs", str(motif_run / "a"), "--motifs-prefix", "m",
+                 "--attribution", str(motif_run / "attribute"), "--attribution-prefix", "g"]) == 0
+    page = out.read_text()
+    section = page[page.index('<section id="attribution">'):]
+    assert "Which heads agree with which attribution motifs" in section and "g.saliency.1" in section
+    rows = re.findall(r"<tr>(.*?)</tr>", section[section.index("Which heads agree"):])
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+    agreeing = [c for c in cells if len(c) == 9 and "TATAAT" in c[2] and "TATAAT" in c[5] and float(c[8]) > 0.8]
+    assert agreeing, cells[:5]  # the saliency -10 motif and a -10 head: same letters at the same offsets
