@@ -11,6 +11,9 @@ tangermeme — one ``(N, 4, L)`` float32 array per ``.npz``, stored as ``arr_0``
   gradients the reference's log-odds and the completeness error);
 - ``<prefix>.attribution.json``: the window's offsets from the site, the methods and their settings, completeness
   figures, the model and the genome;
+- ``<prefix>.<method>.track.npz`` and ``<prefix>.<method>.{plus,minus}.bw``: each site's contributions (the
+  attribution of the base present, :func:`pygenome.motifs.attributed.contributions`) at genome coordinates on the
+  site's strand, 0 elsewhere; where windows overlap, the value of larger magnitude;
 - ``<prefix>.motifs.tsv`` and ``<prefix>.motifs.meme``: motifs of each method's attribution peaks, anchored at their
   offset from the site (:mod:`pygenome.motifs.attributed`), with their best Tomtom match in each of ``databases``;
 - ``<prefix>.figures/``: attribution logos of the first ``plot_sites`` sites, ``plot_span`` nt around them, and a
@@ -44,12 +47,12 @@ from pygenome.attribution import (
 )
 from pygenome.errors import InputError
 from pygenome.genome import one_hot, read_genome, reverse_complement
-from pygenome.motifs.attributed import attribution_motifs
+from pygenome.motifs.attributed import attribution_motifs, contributions
 from pygenome.motifs.compare import best_matches, compare
 from pygenome.motifs.formats import read_motifs, write_meme
 from pygenome.outputs import atomic_outputs, save_npz
 from pygenome.predict import query_sites
-from pygenome.tracks import genome_meta
+from pygenome.tracks import STRANDS, Track, genome_meta, save_track, write_bigwig
 from pygenome.train import load_model
 
 BATCH = 32  # windows per gradient pass
@@ -116,8 +119,30 @@ def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, ref
                                              offsets)
     motif_table = _with_matches(motifs, motif_table, databases)
     summary["motifs"] = json.loads(motif_table.to_json(orient="records"))
-    _write(Path(outdir), prefix, x_all, results, table, summary, offsets, plot_sites, plot_span, motifs, motif_table)
+    tracks = {method: contribution_track(genome, table, contributions(method, values.numpy(), x_all.numpy()),
+                                         offsets, {"step": "attribute", "pygenome": __version__, "method": method,
+                                                   "parameters": summary["parameters"]})
+              for method, values in results.items()}
+    _write(Path(outdir), prefix, x_all, results, table, summary, offsets, plot_sites, plot_span, motifs, motif_table,
+           tracks)
     return summary
+
+
+def contribution_track(genome, table, contribution: np.ndarray, offsets: np.ndarray, producer: dict) -> Track:
+    """A track of kind "attribution": each site's contributions ``(N, L)`` written at the genome positions of its
+    window on its strand (off a linear contig's ends dropped, around a circular one wrapped); where windows overlap,
+    the value of larger magnitude."""
+    arrays = {contig.name: np.zeros((2, contig.length), dtype=np.float32) for contig in genome.contigs}
+    for row, site in enumerate(table.itertuples()):
+        contig = genome.contig(site.contig)
+        positions = site.position + (offsets if site.strand == "+" else -offsets)
+        keep = np.ones(len(positions), bool) if contig.circular else (positions >= 0) & (positions < contig.length)
+        positions = positions[keep] % contig.length
+        target = arrays[site.contig][STRANDS.index(site.strand)]
+        values = contribution[row][keep]
+        larger = np.abs(values) > np.abs(target[positions])
+        target[positions[larger]] = values[larger]
+    return Track("attribution", genome_meta(genome), arrays, producer)
 
 
 def _with_matches(motifs, table, databases):
@@ -154,17 +179,22 @@ def _summary(record, genome, fasta, sites, names, methods, reference, steps, see
 
 
 def _write(outdir, prefix, x_all, results, table, summary, offsets, plot_sites, plot_span, motifs,
-           motif_table) -> None:
+           motif_table, tracks) -> None:
     from pygenome.motifs.plots import attribution_logo, logo
 
     keys = ["one_hot.npz", *(f"{method}.npz" for method in results), "sites.tsv", "motifs.tsv", "motifs.meme",
             "attribution.json", "figures"]
+    keys += [f"{method}.{kind}" for method in results for kind in ("track.npz", "plus.bw", "minus.bw")]
     with atomic_outputs(*(outdir / f"{prefix}.{key}" for key in keys)) as temps:
         temp = dict(zip(keys, temps))
         for key, values in (("one_hot.npz", x_all), *((f"{method}.npz", v) for method, v in results.items())):
             save_npz(temp[key], {"arr_0": values.numpy().astype(np.float32)})
         table.to_csv(temp["sites.tsv"], sep="\t", index=False, float_format="%.6g")
         motif_table.to_csv(temp["motifs.tsv"], sep="\t", index=False, float_format="%.6g")
+        for method, track in tracks.items():
+            save_track(temp[f"{method}.track.npz"], track)
+            for strand, word in zip(STRANDS, ("plus", "minus")):
+                write_bigwig(track, temp[f"{method}.{word}.bw"], strand)
         write_meme(temp["motifs.meme"], motifs)
         temp["attribution.json"].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         temp["figures"].mkdir()

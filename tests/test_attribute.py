@@ -140,3 +140,23 @@ def test_bad_requests_are_refused(trained, tmp_path):
     with pytest.raises(InputError, match="no sites on the contigs"):
         attribute(model, trained["fasta"], tmp_path / "empty.bed", tmp_path, "g")
     assert not any(tmp_path.glob("g.*"))
+
+
+def test_contribution_tracks_put_each_window_at_its_genome_positions(attributed, trained):
+    from pygenome.tracks import load_track
+
+    track = load_track(attributed["outdir"] / "g.saliency.track.npz")
+    assert track.kind == "attribution"
+    model, _ = load_model(trained["folder"] / "model")
+    offsets = window_offsets(model.config)
+    contribution = (attributed["arrays"]["saliency"] * attributed["arrays"]["one_hot"]).sum(axis=1)
+    sites = attributed["sites"]
+    for row in (0, 1):  # the first sites: one on each strand in the planted genome's order
+        site = sites.iloc[row]
+        box = (offsets >= -12) & (offsets <= -7)
+        positions = site.position + (offsets[box] if site.strand == "+" else -offsets[box])
+        strand_row = 0 if site.strand == "+" else 1
+        written = track.arrays["chrom"][strand_row, positions % 60_000]
+        assert np.sign(written).tolist() == np.sign(contribution[row, box]).tolist()
+        assert np.all(np.abs(written) >= np.abs(contribution[row, box]) - 1e-6)
+    assert (attributed["outdir"] / "g.saliency.plus.bw").stat().st_size > 0
