@@ -21,7 +21,7 @@ from pygenome.motifs.formats import read_motifs
 from pygenome.train import load_model
 from tests.conftest import write_planted_database
 
-SITES = 40
+SITES = 80
 
 
 @pytest.fixture(scope="module")

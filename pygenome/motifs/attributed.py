@@ -7,9 +7,11 @@ the attention-head motifs; TF-MoDISco reads the same arrays for position-free se
 2. **Profile**: the mean contribution by offset over the sites. Offsets whose mean exceeds the profile's median by
    more than ``mad_factor`` median absolute deviations are important; runs of them (gaps of one bridged) are
    **peaks**, ranked by their summed excess over the median; the ``max_peaks`` strongest are kept.
-3. **Motif** of a peak: the nucleotides over the peak and ``flank`` nt either side, from the sites whose summed
-   contribution over the peak is positive, counted into a matrix and trimmed of flanking columns under
-   ``min_information`` bits against the windows' composition; kept with at least 4 columns.
+3. **Motif** of a peak: the nucleotides over the peak and ``flank`` nt either side, from the sites that use the peak
+   most — those whose summed contribution over it is positive and at least its ``SITE_QUANTILE`` quantile over the
+   sites (the top quarter: in real promoters only some sites hold a given box, and the others would dilute it) —
+   counted into a matrix and trimmed of flanking columns under ``min_information`` bits against the windows'
+   composition; kept with at least 4 columns.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ MAX_PEAKS = 3
 FLANK = 2
 MIN_INFORMATION = 0.5  # bits per kept edge column
 MIN_WIDTH = 4
+SITE_QUANTILE = 0.75
 
 
 def contributions(method: str, attributions: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
@@ -64,7 +67,8 @@ def peak_motif(name: str, codes: np.ndarray, contribution: np.ndarray, offsets: 
     """``(motif, first offset, sites used)`` of a peak ``start..end`` (offsets), or ``(None, None, used)`` when too
     few columns are informative. ``codes`` ``(N, L)`` the windows; ``contribution`` ``(N, L)``."""
     core = (offsets >= start) & (offsets <= end)
-    used = contribution[:, core].sum(axis=1) > 0
+    summed = contribution[:, core].sum(axis=1)
+    used = (summed > 0) & (summed >= np.quantile(summed, SITE_QUANTILE))
     columns = np.flatnonzero((offsets >= start - flank) & (offsets <= end + flank))
     counts = frequency_matrix(codes[used][:, columns])
     kept = trim(counts, background, min_information)
