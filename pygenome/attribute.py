@@ -41,12 +41,11 @@ from pygenome.attribution import (
     log_odds,
     references,
     saliency,
-    site_windows,
-    window_length,
     window_offsets,
+    windows_at_sites,
 )
 from pygenome.errors import InputError
-from pygenome.genome import one_hot, read_genome, reverse_complement
+from pygenome.genome import one_hot, read_genome
 from pygenome.motifs.attributed import attribution_motifs, contributions
 from pygenome.motifs.compare import best_matches, compare
 from pygenome.motifs.formats import read_motifs, write_meme
@@ -81,13 +80,7 @@ def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, ref
     if not len(table):
         raise InputError(f"{sites}: no sites on the contigs {', '.join(names)}; nothing to attribute")
     table = table[["contig", "position", "strand", "name"]].reset_index(drop=True)
-    codes = np.empty((len(table), window_length(config)), dtype=np.uint8)
-    for (contig_name, strand), group in table.groupby(["contig", "strand"], sort=False):
-        contig = genome.contig(contig_name)
-        forward = group["position"].to_numpy(np.int64)
-        oriented = forward if strand == "+" else contig.length - 1 - forward
-        strand_codes = genome.codes[contig_name] if strand == "+" else reverse_complement(genome.codes[contig_name])
-        codes[group.index] = site_windows(strand_codes, oriented, contig.circular, config)
+    codes = windows_at_sites(genome, table, config)
     x_all = torch.from_numpy(one_hot(codes))
     reference_all = torch.from_numpy(references(codes, reference, seed)) if "integrated_gradients" in methods else None
     results = {method: torch.zeros_like(x_all) for method in methods}

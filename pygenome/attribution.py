@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pygenome.genome import N_CODE, one_hot, windows
+from pygenome.genome import N_CODE, one_hot, reverse_complement, windows
 from pygenome.inference import receptive_field
 
 METHODS = ("saliency", "ism", "integrated_gradients")
@@ -39,6 +39,20 @@ def site_windows(codes: np.ndarray, positions: np.ndarray, circular: bool, confi
     """Codes ``(N, L)`` of the windows of oriented label positions ``positions`` ``(N,)`` on a strand's codes."""
     starts = np.asarray(positions, dtype=np.int64) + config.shift - receptive_field(config)
     return windows(codes, starts, window_length(config), circular)
+
+
+def windows_at_sites(genome, sites, config) -> np.ndarray:
+    """Codes ``(N, L)`` of the windows of ``sites`` (a table with contig, position and strand; forward coordinates),
+    each read on its site's strand, in the table's order."""
+    sites = sites.reset_index(drop=True)
+    codes = np.empty((len(sites), window_length(config)), dtype=np.uint8)
+    for (name, strand), group in sites.groupby(["contig", "strand"], sort=False):
+        contig = genome.contig(name)
+        forward = group["position"].to_numpy(np.int64)
+        oriented = forward if strand == "+" else contig.length - 1 - forward
+        strand_codes = genome.codes[name] if strand == "+" else reverse_complement(genome.codes[name])
+        codes[group.index] = site_windows(strand_codes, oriented, contig.circular, config)
+    return codes
 
 
 def window_offsets(config) -> np.ndarray:

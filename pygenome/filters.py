@@ -22,9 +22,9 @@ import pandas as pd
 import torch
 
 from pygenome import __version__
-from pygenome.attribution import site_windows
+from pygenome.attribution import windows_at_sites
 from pygenome.errors import InputError
-from pygenome.genome import one_hot, read_genome, reverse_complement
+from pygenome.genome import one_hot, read_genome
 from pygenome.motifs.compare import best_matches, compare
 from pygenome.motifs.extract import column_information, frequency_matrix
 from pygenome.motifs.formats import Motif, consensus, read_motifs, write_meme
@@ -66,14 +66,7 @@ def filters(model_dir, fasta, sites, outdir, prefix: str, databases=(), threshol
     table = query_sites(sites, genome, [contig.name for contig in genome.contigs])
     if not len(table):
         raise InputError(f"{sites}: no sites; nothing to read the filters on")
-    windows = []
-    for (contig_name, strand), group in table.groupby(["contig", "strand"], sort=False):
-        contig = genome.contig(contig_name)
-        forward = group["position"].to_numpy(np.int64)
-        oriented = forward if strand == "+" else contig.length - 1 - forward
-        codes = genome.codes[contig_name] if strand == "+" else reverse_complement(genome.codes[contig_name])
-        windows.append(site_windows(codes, oriented, contig.circular, model.config))
-    codes = np.concatenate(windows)
+    codes = windows_at_sites(genome, table, model.config)
     largest, counts, matrices = filter_matrices(model, codes, threshold)
     known = codes[codes < 4]
     background = np.bincount(known, minlength=4) / known.size

@@ -19,17 +19,18 @@ CNN has no attention: asking for it raises an error.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from pygenome.errors import InputError
+from pygenome.models.settings import FromSettings
 
 
 @dataclass(frozen=True)
-class CNNConfig:
+class CNNConfig(FromSettings):
     """Architecture of the convolutional baseline."""
 
     kind = "cnn"  # the model type saved with the weights (a class attribute, not a setting)
@@ -62,15 +63,6 @@ class CNNConfig:
     def receptive_field(self) -> int:
         """Upstream nt an output depends on."""
         return self.memory_length
-
-    @classmethod
-    def from_dict(cls, values: dict) -> CNNConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise InputError(f"model config: unknown setting(s) {', '.join(sorted(unknown))}; known: "
-                             f"{', '.join(sorted(known))}")
-        return cls(**values)
 
     def as_dict(self) -> dict:
         values = asdict(self)

@@ -18,17 +18,18 @@ its full context; the result equals one forward over the whole sequence.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from pygenome.errors import InputError
+from pygenome.models.settings import FromSettings
 
 
 @dataclass(frozen=True)
-class TransformerConfig:
+class TransformerConfig(FromSettings):
     """Architecture; the defaults are the paper's."""
 
     kind = "transformer"  # the model type saved with the weights (a class attribute, not a setting)
@@ -61,15 +62,6 @@ class TransformerConfig:
     def receptive_field(self) -> int:
         """Upstream nt an output depends on: each layer reaches ``memory_length`` further."""
         return self.n_layers * self.memory_length
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TransformerConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise InputError(f"model config: unknown setting(s) {', '.join(sorted(unknown))}; known: "
-                             f"{', '.join(sorted(known))}")
-        return cls(**values)
 
     def as_dict(self) -> dict:
         return asdict(self)
