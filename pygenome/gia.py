@@ -66,7 +66,7 @@ def motif_instances(motif, count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     cumulative = matrix.cumsum(axis=1)
     draws = rng.random((count, len(matrix), 1))
-    return (draws > cumulative[None]).sum(axis=2).astype(np.uint8)
+    return (draws > cumulative[None]).sum(axis=2).clip(max=3).astype(np.uint8)  # a cumulative 0.9999… stays T
 
 
 def shuffled_control(motif, seed: int):
