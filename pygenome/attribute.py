@@ -28,7 +28,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -47,8 +46,8 @@ from pygenome.attribution import (
 from pygenome.errors import InputError
 from pygenome.genome import one_hot, read_genome
 from pygenome.motifs.attributed import attribution_motifs, contributions
-from pygenome.motifs.compare import best_matches, compare
-from pygenome.motifs.formats import read_motifs, write_meme
+from pygenome.motifs.compare import with_best_known_matches
+from pygenome.motifs.formats import write_meme
 from pygenome.outputs import atomic_outputs, save_npz
 from pygenome.predict import query_sites
 from pygenome.tracks import STRANDS, Track, genome_meta, save_track, write_bigwig
@@ -110,7 +109,7 @@ def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, ref
     offsets = window_offsets(config)
     motifs, motif_table = attribution_motifs(prefix, {m: v.numpy() for m, v in results.items()}, x_all.numpy(),
                                              offsets)
-    motif_table = _with_matches(motifs, motif_table, databases)
+    motif_table = with_best_known_matches(motif_table, "motif", motifs, databases)
     summary["motifs"] = json.loads(motif_table.to_json(orient="records"))
     tracks = {method: contribution_track(genome, table, contributions(method, values.numpy(), x_all.numpy()),
                                          offsets, {"step": "attribute", "pygenome": __version__, "method": method,
@@ -136,21 +135,6 @@ def contribution_track(genome, table, contribution: np.ndarray, offsets: np.ndar
         larger = np.abs(values) > np.abs(target[positions])
         target[positions[larger]] = values[larger]
     return Track("attribution", genome_meta(genome), arrays, producer)
-
-
-def _with_matches(motifs, table, databases):
-    """The motif table with each motif's best Tomtom match (q ≤ 0.05) over ``databases``: target, database, q."""
-    matches = [compare(motifs, read_motifs(path, skip_invalid=True), Path(path).name.split(".")[0])
-               for path in databases] if motifs else []
-    best = best_matches(pd.concat(matches, ignore_index=True)) if matches else None
-    if best is not None and len(best):
-        best = best.sort_values("q_value", kind="stable").drop_duplicates("query").set_index("query")
-        table["best_match"] = table["motif"].map(best["target"])
-        table["best_match_database"] = table["motif"].map(best["database"])
-        table["best_match_q"] = table["motif"].map(best["q_value"])
-    else:
-        table["best_match"] = table["best_match_database"] = table["best_match_q"] = None
-    return table
 
 
 def _summary(record, genome, fasta, sites, names, methods, reference, steps, seed, config, table, errors) -> dict:

@@ -25,9 +25,9 @@ from pygenome import __version__
 from pygenome.attribution import windows_at_sites
 from pygenome.errors import InputError
 from pygenome.genome import one_hot, read_genome
-from pygenome.motifs.compare import best_matches, compare
+from pygenome.motifs.compare import with_best_known_matches
 from pygenome.motifs.extract import column_information, frequency_matrix
-from pygenome.motifs.formats import Motif, consensus, read_motifs, write_meme
+from pygenome.motifs.formats import Motif, consensus, write_meme
 from pygenome.outputs import atomic_outputs
 from pygenome.predict import query_sites
 from pygenome.train import load_model
@@ -81,13 +81,7 @@ def filters(model_dir, fasta, sites, outdir, prefix: str, databases=(), threshol
         if kept:
             motifs.append(motif)
     result = pd.DataFrame(rows)
-    matches = [compare(motifs, read_motifs(path, skip_invalid=True), Path(path).name.split(".")[0])
-               for path in databases] if motifs else []
-    best = best_matches(pd.concat(matches, ignore_index=True)) if matches else pd.DataFrame()
-    if len(best):
-        best = best.sort_values("q_value", kind="stable").drop_duplicates("query").set_index("query")
-    for column, source in (("best_match", "target"), ("best_match_database", "database"), ("best_match_q", "q_value")):
-        result[column] = result["filter"].map(best[source]) if len(best) else None
+    result = with_best_known_matches(result, "filter", motifs, databases)
     summary = {"pygenome": __version__, "model": record["model"], "windows": len(codes), "threshold": threshold,
                "min_sites": min_sites, "filters": len(result), "written": len(motifs),
                "matched": int(result["best_match"].notna().sum())}

@@ -15,12 +15,14 @@ databases; with pi0 < 1 that gives smaller q-values than plain Benjamini–Hochb
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from memelite import tomtom
 
 from pygenome.errors import InputError
-from pygenome.motifs.formats import Motif, probabilities
+from pygenome.motifs.formats import Motif, probabilities, read_motifs
 from pygenome.stats import benjamini_hochberg
 
 COLUMNS = ["query", "database", "target", "target_description", "p_value", "q_value", "offset", "overlap", "strand"]
@@ -88,3 +90,19 @@ def false_match_rate(matches: pd.DataFrame, q_threshold: float = 0.05) -> float:
     if not queries:
         return float("nan")
     return matches.loc[matches["q_value"] <= q_threshold, "query"].nunique() / queries
+
+
+def with_best_known_matches(table: pd.DataFrame, column: str, motifs: list[Motif], databases,
+                            q_threshold: float = 0.05) -> pd.DataFrame:
+    """``table`` with the best Tomtom match over every database of ``databases`` (MEME/TRANSFAC paths, each named by
+    its file name up to the first dot) of the motif named in each row's ``column``: ``best_match``,
+    ``best_match_database``, ``best_match_q`` (empty without a match at q ≤ ``q_threshold``)."""
+    matches = [compare(motifs, read_motifs(path, skip_invalid=True), Path(path).name.split(".")[0])
+               for path in databases] if motifs else []
+    best = best_matches(pd.concat(matches, ignore_index=True), q_threshold) if matches else pd.DataFrame()
+    if len(best):
+        best = best.sort_values("q_value", kind="stable").drop_duplicates("query").set_index("query")
+    table = table.copy()
+    for name, source in (("best_match", "target"), ("best_match_database", "database"), ("best_match_q", "q_value")):
+        table[name] = table[column].map(best[source]) if len(best) else None
+    return table
