@@ -25,6 +25,7 @@ import numpy as np
 from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.genome import N_CODE, Genome, encode, read_genome, reverse_complement, windows
+from pygenome.layout import output
 from pygenome.motifs.enrichment import log_odds
 from pygenome.motifs.formats import probabilities, read_motifs
 from pygenome.tracks import Track, genome_meta, save_track
@@ -98,7 +99,7 @@ def baseline(fasta, outdir, prefix: str, topology: str = "auto", motif=None, mot
         "offsets": [int(offset) for offset in offsets], "pseudocount": PSEUDOCOUNT,
         "background": [round(float(value), 6) for value in background],
         "weights_bits": np.round(weights, 6).tolist()}}
-    path = Path(outdir) / f"{prefix}.scores.track.npz"
+    path = output("baseline", "scores").path(outdir, prefix)
     save_track(path, Track("scores", genome_meta(genome), pwm_scan(genome, weights, offsets), producer))
     return path
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from pygenome import __version__
 from pygenome.errors import InputError
+from pygenome.layout import EVALUATE as EVALUATE_OUTPUTS
 from pygenome.metrics import average_precision, precision_recall_curve, roc_auc, roc_curve
 from pygenome.outputs import atomic_outputs
 from pygenome.sites import fraction_near, local_maxima
@@ -195,7 +196,7 @@ def _curves(genomes, overall):
 
 def _write(outdir: Path, figures, genomes, overall, site_table) -> None:
     roc, pr = _curves(genomes, overall)
-    names = ("evaluation.json", "roc.tsv", "pr.tsv", "sites.tsv", "curves.png")
+    names = [output.pattern for output in EVALUATE_OUTPUTS]
     with atomic_outputs(*(outdir / name for name in names)) as (json_path, roc_path, pr_path, sites_path, png):
         json_path.write_text(json.dumps(figures, indent=2, default=float) + "\n")
         roc.to_csv(roc_path, sep="\t", index=False, float_format="%.6g")

@@ -24,6 +24,7 @@ from pygenome import __version__
 from pygenome.alignments import ReadOptions, count_signal, mapped_reads, open_alignments
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
+from pygenome.layout import file_keys, suffixes
 from pygenome.outputs import atomic_outputs
 from pygenome.sites import (
     call_sites,
@@ -97,7 +98,10 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
         "fasta": Path(fasta).name, "bam": _name(bam), "control_bam": _name(control_bam), "sites": _name(sites),
         "peaks": [Path(p).name for p in peaks], "contigs": names, "topology": topology, "reads": reads.as_dict(),
         "calling": calling.__dict__, "binning": binning.__dict__}}
-    qc = {"pygenome": __version__, "genome": genome_meta(genome), "parameters": producer["parameters"],
+    genome_block = genome_meta(genome)  # with each contig's file-name part, which the Nextflow pipeline reads
+    for contig, key in zip(genome_block["contigs"], file_keys([c.name for c in genome.contigs])):
+        contig["key"] = key
+    qc = {"pygenome": __version__, "genome": genome_block, "parameters": producer["parameters"],
           "contigs": {c.name: {"length": c.length, "circular": c.circular} for c in chosen}}
     outputs: dict[str, object] = {}
     site_tables = []
@@ -215,7 +219,7 @@ def _name(path):
     return None if path is None else Path(path).name
 
 
-OUTPUTS = ("signal.track.npz", "sites.bed", "labels.track.npz", "bins.bed", "qc.json")
+OUTPUTS = suffixes("label")
 
 
 def _write(outdir: Path, prefix: str, outputs: dict, qc: dict) -> None:

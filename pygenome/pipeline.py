@@ -15,16 +15,18 @@ process per task), into the same layout under the output folder::
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pygenome import layout
 from pygenome.errors import InputError
+from pygenome.layout import file_keys
 from pygenome.samplesheet import Sample
 
 DEFAULT_DECOY = Path(__file__).resolve().parent / "data" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
 MODEL_SCOPES = ("per_genome", "joint")
-MOTIFS_PREFIX = "survey"
+MOTIFS_PREFIX = "survey"  # the motifs step's prefix (the Nextflow MOTIFS task's meta.id too)
+REPORT_PREFIX = "report"
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,6 @@ class Task:
     outputs: list
 
 
-def safe_name(name: str) -> str:
-    """A contig name as a file-name part: characters other than letters, digits, ``_.-`` become ``_``."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-
-
 def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: Params) -> list[Task]:
     """Every task of a run, in an order that runs each after the tasks it reads from. ``contigs``: the contig names
     of each genome (a predict task each)."""
@@ -103,14 +100,14 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
         tasks.append(Task(f"train/{model}", ["train", *genome_args, "--preset", params.preset, *settings,
                                              "--outdir", str(model_dir), *threads],
                           [p for s in members for p in (s.fasta, _labels(out, s))],
-                          [str(model_dir / name) for name in ("model.safetensors", "config.json", "metrics.json")]))
+                          _outputs("train", model_dir)))
     attention = {}
+    prefixes = {s.id: [f"{s.id}.{key}" for key in file_keys(contigs[s.id])] for s in samples}
     for sample in samples:
         model_dir = out / "train" / models[sample.id]
-        for contig in contigs[sample.id]:
-            prefix = f"{sample.id}.{safe_name(contig)}"
+        for contig, prefix in zip(contigs[sample.id], prefixes[sample.id]):
             folder = out / "predict" / sample.id
-            attention.setdefault(sample.id, []).append(str(folder / f"{prefix}.attention.npz"))
+            attention.setdefault(sample.id, []).append(str(layout.output("predict", "attention").path(folder, prefix)))
             tasks.append(Task(
                 f"predict/{sample.id}/{contig}",
                 ["predict", "--model", str(model_dir), "--fasta", sample.fasta, "--topology", sample.topology,
@@ -118,19 +115,19 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
                  _labels(out, sample), *threads],
                 [sample.fasta, _labels(out, sample), str(model_dir / "model.safetensors"),
                  str(model_dir / "config.json")],
-                [str(folder / f"{prefix}.{kind}") for kind in ("scores.track.npz", "predicted.bed", "attention.npz")]))
+                [*_outputs("predict", folder, prefix), attention[sample.id][-1]]))
     baselines = {}
     if params.baseline:
         for sample in samples:
-            baselines[sample.id] = str(out / "baseline" / f"{sample.id}.scores.track.npz")
+            baselines[sample.id] = str(layout.output("baseline", "scores").path(out / "baseline", sample.id))
             tasks.append(Task(f"baseline/{sample.id}",
                               ["baseline", "--fasta", sample.fasta, "--topology", sample.topology, "--outdir",
                                str(out / "baseline"), "--prefix", sample.id],
-                              [sample.fasta], [baselines[sample.id]]))
+                              [sample.fasta], _outputs("baseline", out / "baseline", sample.id)))
     for model in dict.fromkeys(models.values()):
         members = [s for s in samples if models[s.id] == model]
-        predictions = [str(out / "predict" / s.id / f"{s.id}.{safe_name(c)}.scores.track.npz")
-                       for s in members for c in contigs[s.id]]
+        predictions = [str(layout.output("predict", "scores").path(out / "predict" / s.id, prefix))
+                       for s in members for prefix in prefixes[s.id]]
         labels = [_labels(out, s) for s in members]
         scans = [baselines[s.id] for s in members if s.id in baselines]
         folder = out / "evaluate" / model
@@ -138,7 +135,7 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
                           ["evaluate", "--model", str(out / "train" / model), "--predictions", *predictions,
                            "--labels", *labels, *(["--baseline", *scans] if scans else []), "--outdir", str(folder)],
                           [*predictions, *labels, *scans, str(out / "train" / model / "config.json")],
-                          [str(folder / "evaluation.json")]))
+                          _outputs("evaluate", folder)))
     motif_args = [arg for s in samples for arg in ("--genome", s.id, s.fasta, *attention[s.id])]
     databases = ["--database", *params.databases] if params.databases else []
     decoy = ["--decoy", params.decoy] if params.decoy else []
@@ -147,23 +144,30 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
                                  MOTIFS_PREFIX],
                       [*(s.fasta for s in samples), *(a for s in samples for a in attention[s.id]),
                        *params.databases, *([params.decoy] if params.decoy else [])],
-                      [str(motifs / f"{MOTIFS_PREFIX}.{name}") for name in ("heads.tsv", "motifs.json")]))
+                      _outputs("motifs", motifs, MOTIFS_PREFIX)))
     model_dirs = [str(out / "train" / m) for m in dict.fromkeys(models.values())]
     evaluations = [str(out / "evaluate" / m) for m in dict.fromkeys(models.values())]
-    qcs = [str(out / "label" / f"{s.id}.qc.json") for s in samples]
+    qcs = [str(layout.output("label", "qc").path(out / "label", s.id)) for s in samples]
     description = ["--description", params.description] if params.description else []
-    tasks.append(Task("report", ["report", "--out", str(out / "report.html"), "--title", params.title, *description,
+    page = layout.output("report", "report").path(out, REPORT_PREFIX)
+    tasks.append(Task("report", ["report", "--out", str(page), "--title", params.title, *description,
                                  "--label-qc", *qcs, "--model", *model_dirs, "--evaluation", *evaluations,
                                  "--motifs", str(motifs), "--motifs-prefix", MOTIFS_PREFIX],
                       [*qcs, *(str(Path(m) / "config.json") for m in model_dirs),
                        *(str(Path(e) / "evaluation.json") for e in evaluations),
-                       str(motifs / f"{MOTIFS_PREFIX}.heads.tsv")],
-                      [str(out / "report.html")]))
+                       str(layout.output("motifs", "heads").path(motifs, MOTIFS_PREFIX))],
+                      [str(page)]))
     return tasks
 
 
+def _outputs(step: str, folder: Path, prefix: str = "") -> list[str]:
+    """The files every run of ``step`` writes into ``folder`` (see :mod:`pygenome.layout`)."""
+    return [str(entry.path(folder, prefix)) for entry in layout.STEPS[step]
+            if entry.required and "*" not in entry.pattern]
+
+
 def _labels(out: Path, sample: Sample) -> str:
-    return str(out / "label" / f"{sample.id}.labels.track.npz")
+    return str(layout.output("label", "labels").path(out / "label", sample.id))
 
 
 def _label(sample: Sample, out: Path) -> Task:
@@ -175,5 +179,4 @@ def _label(sample: Sample, out: Path) -> Task:
         if value:
             argv += [option, value]
             inputs.append(value)
-    return Task(f"label/{sample.id}", argv, inputs,
-                [str(folder / f"{sample.id}.{kind}") for kind in ("labels.track.npz", "sites.bed", "qc.json")])
+    return Task(f"label/{sample.id}", argv, inputs, _outputs("label", folder, sample.id))

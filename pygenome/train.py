@@ -38,6 +38,7 @@ from pygenome import __version__
 from pygenome.data import GenomeInput, Strand, WindowSampler, read_inputs, strands
 from pygenome.errors import InputError
 from pygenome.inference import pick_device, score_stretches
+from pygenome.layout import TRAIN as TRAIN_OUTPUTS
 from pygenome.losses import LOSSES, focal_loss_sum, weighted_ce_sum
 from pygenome.metrics import average_precision, roc_auc
 from pygenome.models import build_model, config_class, config_from_record
@@ -337,7 +338,7 @@ def _finish(outdir, record, model, strand_list, state, best_weights, device, con
     metrics = {"best_step": state.best_step, "steps": state.step, "best_validation": best,
                "test": test, "history": state.history}
     record = {**record, "best_step": state.best_step, "metrics": {"validation": best, "test": test}}
-    names = ("model.safetensors", "config.json", "metrics.json", "metrics.tsv", "timing.json")
+    names = [output.pattern for output in TRAIN_OUTPUTS]
     with atomic_outputs(*(outdir / name for name in names)) as (weights, config_json, metrics_json, metrics_tsv,
                                                                  timing_json):
         timing_json.write_text(json.dumps(timing, indent=2) + "\n")

@@ -126,3 +126,18 @@ def test_the_report_sets_attribution_motifs_beside_the_heads_that_agree(motif_ru
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
     agreeing = [c for c in cells if len(c) == 9 and "TATAAT" in c[2] and "TATAAT" in c[5] and float(c[8]) > 0.8]
     assert agreeing, cells[:5]  # the saliency -10 motif and a -10 head: same letters at the same offsets
+
+
+def test_two_databases_of_one_file_name_are_both_kept(motif_run, trained):
+    """Two known.meme from two folders (as the Nextflow pipeline stages them, database1/, database2/): neither
+    overwrites the other's matches."""
+    copy = motif_run / "elsewhere" / "known.meme"
+    copy.parent.mkdir()
+    copy.write_bytes((motif_run / "known.meme").read_bytes())
+    assert main(["motifs", "--genome", "g", str(trained["fasta"]), str(motif_run / "predict" / "g.attention.npz"),
+                 "--database", str(motif_run / "known.meme"), str(copy), "--outdir", str(motif_run / "twice"),
+                 "--prefix", "m", "--quiet"]) == 0
+    summary = json.loads((motif_run / "twice" / "m.motifs.json").read_text())
+    assert summary["databases"] == ["known", "known_2"]
+    matches = pd.read_csv(motif_run / "twice" / "m.matches.tsv", sep="\t")
+    assert set(matches["database"]) == {"known", "known_2"}

@@ -32,6 +32,7 @@ from pygenome import __version__
 from pygenome.attention import load_attention
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
+from pygenome.layout import file_keys, suffixes
 from pygenome.motifs import plots
 from pygenome.motifs.compare import compare, empty_matches, false_match_rate
 from pygenome.motifs.enrichment import best_scores, fisher_enrichment, log_odds, score_threshold
@@ -163,7 +164,8 @@ def find_motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings
     ids = [genome_id for genome_id, _, _ in genomes]
     if len(set(ids)) != len(ids) or not ids:
         raise InputError(f"give each genome once, with a distinct id (got {', '.join(ids) or 'none'})")
-    known = {Path(path).name.split(".")[0]: read_motifs(path, skip_invalid=True) for path in databases}
+    names = file_keys([Path(path).name.split(".")[0] for path in databases])  # known.meme twice: known, known_2
+    known = {name: read_motifs(path, skip_invalid=True) for name, path in zip(names, databases)}
     decoy_motifs = read_motifs(decoy, skip_invalid=True) if decoy else None
     heads, profiles, all_peaks, motifs, figures = [], [], [], [], []
     for genome_id, fasta, attention_paths in genomes:
@@ -253,9 +255,7 @@ def _recurrence(heads, motifs, threshold) -> pd.DataFrame:
 
 def _write(outdir, prefix, heads, profiles, all_peaks, motifs, matches, decoy_matches, recurrence, summary, figures,
            ids) -> None:
-    keys = ["heads.tsv", "profiles.tsv", "peaks.tsv", "motifs.meme", "matches.tsv", "motifs.json", "figures"]
-    if recurrence is not None:
-        keys.insert(5, "recurrence.tsv")
+    keys = [key for key in suffixes("motifs") if recurrence is not None or key != "recurrence.tsv"]
     with atomic_outputs(*(outdir / f"{prefix}.{key}" for key in keys)) as temps:
         temp = dict(zip(keys, temps))
         heads.to_csv(temp["heads.tsv"], sep="\t", index=False, float_format="%.6g")
