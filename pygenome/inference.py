@@ -12,6 +12,7 @@ The score of label position ``p`` is the model's probability of class 1 at the o
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import numpy as np
@@ -27,7 +28,12 @@ STREAM_TOKENS = 1 << 16  # tokens per stream, warm-up included
 def pick_device(name: str = "auto") -> torch.device:
     """``auto``: the GPU when there is one, else the CPU; ``cuda`` fails clearly without one."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available")
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        raise InputError(f"--device cuda: CUDA sees no GPU here (torch {torch.__version__}, {build}"
+                         f"{f', CUDA_VISIBLE_DEVICES={visible}' if visible is not None else ''}); nothing was run on "
+                         "the CPU instead. A task given a GPU needs the CUDA image and the GPU passed into its "
+                         "container (docker --gpus, apptainer --nv: the gpu profile), or run it with --device cpu")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
