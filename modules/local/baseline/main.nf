@@ -1,32 +1,25 @@
 process BASELINE {
     tag "${meta.id}"
     label 'process_single'
-    container "${params.container_cpu}"
+    container 'pygenome/pygenome:0.1.0'
 
     input:
-    tuple val(meta), path(fasta)
+    tuple val(meta), path(fasta, stageAs: 'genome/*')
 
     output:
-    tuple val(meta), path("${meta.id}.scores.track.npz"), emit: scores
-    path "versions.yml"                                 , emit: versions
+    tuple val(meta), path("${prefix}.scores.track.npz"), emit: scores
+    tuple val("${task.process}"), val('pygenome'), eval('pygenome --version | sed "s/^pygenome //"'), emit: versions_pygenome, topic: versions
 
     script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    pygenome baseline --fasta ${fasta} --topology ${meta.topology} --outdir . --prefix ${meta.id}
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        pygenome: \$(pygenome --version | sed "s/^pygenome //")
-    END_VERSIONS
+    pygenome baseline --fasta ${fasta} --topology ${meta.topology} ${args} --outdir . --prefix ${prefix}
     """
 
     stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    touch ${meta.id}.scores.track.npz
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        pygenome: stub
-    END_VERSIONS
+    touch ${prefix}.scores.track.npz
     """
 }

@@ -1,36 +1,28 @@
 process EVALUATE {
     tag "${meta.id}"
     label 'process_medium'
-    container "${params.container_cpu}"
+    container 'pygenome/pygenome:0.1.0'
 
     input:
-    tuple val(meta), path(model, stageAs: 'model/*'), path(predictions), path(labels), path(baselines)
+    tuple val(meta), path(model, stageAs: 'model/*'), path(predictions, stageAs: 'predictions/*'), path(labels, stageAs: 'labels/*'), path(baselines, stageAs: 'baselines/*')
 
     output:
-    tuple val(meta), path("${meta.id}"), emit: evaluation
-    path "versions.yml"                , emit: versions
+    tuple val(meta), path("${prefix}"), emit: evaluation
+    tuple val("${task.process}"), val('pygenome'), eval('pygenome --version | sed "s/^pygenome //"'), emit: versions_pygenome, topic: versions
 
     script:
-    def words = { files -> [files].flatten().join(' ') }  // one file or several, blank-separated
-    def baseline = baselines ? "--baseline ${words(baselines)}" : ''
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
+    def baseline = baselines ? "--baseline ${[baselines].flatten().join(' ')}" : ''
     """
-    pygenome evaluate --model ${model} --predictions ${words(predictions)} --labels ${words(labels)} ${baseline} \\
-        --outdir ${meta.id}
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        pygenome: \$(pygenome --version | sed "s/^pygenome //")
-    END_VERSIONS
+    pygenome evaluate --model ${model} --predictions ${[predictions].flatten().join(' ')} \\
+        --labels ${[labels].flatten().join(' ')} ${baseline} ${args} --outdir ${prefix}
     """
 
     stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir ${meta.id}
-    touch ${meta.id}/evaluation.json
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        pygenome: stub
-    END_VERSIONS
+    mkdir ${prefix}
+    touch ${prefix}/evaluation.json
     """
 }

@@ -1,40 +1,30 @@
 process REPORT {
-    tag "${motifs_prefix}"
+    tag "${meta.id}"
     label 'process_single'
-    container "${params.container_cpu}"
+    container 'pygenome/pygenome:0.1.0'
 
     input:
-    path(qcs)
-    path(models, stageAs: 'train/*')
-    path(evaluations, stageAs: 'evaluate/*')
-    path(motifs, stageAs: 'motifs/*')
-    val(motifs_prefix)
+    tuple val(meta), path(qcs, stageAs: 'label/*'), path(models, stageAs: 'train/*'), path(evaluations, stageAs: 'evaluate/*'), path(motifs, stageAs: 'motifs/*')
 
     output:
-    path "report.html" , emit: report
-    path "versions.yml", emit: versions
+    tuple val(meta), path("${prefix}.html"), emit: report
+    tuple val("${task.process}"), val('pygenome'), eval('pygenome --version | sed "s/^pygenome //"'), emit: versions_pygenome, topic: versions
 
     script:
-    def words = { files -> [files].flatten().join(' ') }  // one file or several, blank-separated
-    def quoted = { text -> "'" + text.toString().replace("'", "'\\''") + "'" }  // one shell word, whatever it holds
-    def description = params.description ? "--description ${quoted(params.description)}" : ''
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: 'report'
+    // the motifs step's prefix, from the name of its heads table
+    def heads = [motifs].flatten().find { file -> file.name.endsWith('.heads.tsv') }
+    def motifs_prefix = heads.name.replaceAll(/\.heads\.tsv$/, '')
     """
-    pygenome report --out report.html --title ${quoted(params.title)} ${description} --label-qc ${words(qcs)} \\
-        --model ${words(models)} --evaluation ${words(evaluations)} --motifs motifs --motifs-prefix ${motifs_prefix}
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        pygenome: \$(pygenome --version | sed "s/^pygenome //")
-    END_VERSIONS
+    pygenome report --out ${prefix}.html ${args} --label-qc ${[qcs].flatten().join(' ')} \\
+        --model ${[models].flatten().join(' ')} --evaluation ${[evaluations].flatten().join(' ')} \\
+        --motifs motifs --motifs-prefix ${motifs_prefix}
     """
 
     stub:
+    prefix = task.ext.prefix ?: 'report'
     """
-    touch report.html
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        pygenome: stub
-    END_VERSIONS
+    touch ${prefix}.html
     """
 }
