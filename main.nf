@@ -19,7 +19,7 @@ workflow {
     PYGENOME(
         PIPELINE_INITIALISATION.out.samples,
         params.model_scope,
-        params.baseline,
+        params.baseline.toString().toBoolean(),  // command-line values are text under the strict parser
         motifDatabases(params.databases),
         params.decoy ? file(params.decoy, checkIfExists: true) : [],
         checkpointFolder(workflow.workDir, workflow.sessionId))

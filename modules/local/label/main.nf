@@ -30,6 +30,6 @@ process LABEL {
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.labels.track.npz ${prefix}.sites.bed
-    echo '{"genome": {"contigs": [{"name": "stub"}]}}' > ${prefix}.qc.json
+    echo '{"genome": {"contigs": [{"name": "stub", "key": "stub"}]}}' > ${prefix}.qc.json
     """
 }

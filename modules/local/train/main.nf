@@ -2,6 +2,8 @@ process TRAIN {
     tag "${meta.id}"
     label 'process_gpu'
     container "${task.accelerator ? 'pygenome/pygenome-cuda:0.1.0' : 'pygenome/pygenome:0.1.0'}"
+    // the checkpoint folder lies outside the work directory: mounted into the container at its own path
+    containerOptions "${!checkpoints ? '' : workflow.containerEngine in ['singularity', 'apptainer'] ? "--bind ${checkpoints}" : "--volume ${checkpoints}:${checkpoints}"}"
 
     input:
     tuple val(meta), val(genome_ids), path(fastas, stageAs: 'genome?/*'), path(labels, stageAs: 'labels/*')

@@ -92,9 +92,15 @@ def motifDatabases(databases) {
 }
 
 // Where training keeps its checkpoints between attempts, so that a retried TRAIN resumes: beside the work directory
-// when that is a file system every task sees (local, Slurm); '' on an object store (a retry then starts afresh)
+// when that is a file system every task sees (local, Slurm), made now so that a container can mount it; '' on an
+// object store (a retry then starts afresh)
 def checkpointFolder(work_dir, session) {
-    return work_dir.toUri().scheme == 'file' ? work_dir.resolve("pygenome-checkpoints/${session}").toString() : ''
+    if (work_dir.toUri().scheme != 'file') {
+        return ''
+    }
+    def folder = work_dir.resolve("pygenome-checkpoints/${session}")
+    folder.mkdirs()
+    return folder.toString()
 }
 
 // The closing lines of a run
