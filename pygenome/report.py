@@ -38,6 +38,7 @@ import pandas as pd
 from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.evaluate import plot_curves
+from pygenome.layout import output
 from pygenome.motifs.formats import probabilities, read_motifs
 from pygenome.outputs import atomic_outputs
 from pygenome.splits import SETS
@@ -185,42 +186,48 @@ def _read_table(path: Path, columns, written_by: str) -> pd.DataFrame:
 
 
 def _qc_id(path: Path) -> str:
-    return path.name.removesuffix(".qc.json") if path.name.endswith(".qc.json") else path.stem
+    suffix = output("label", "qc").pattern.removeprefix("{prefix}")
+    return path.name.removesuffix(suffix) if path.name.endswith(suffix) else path.stem
 
 
 def _read_model(folder: Path) -> dict:
     written_by = "`pygenome train` (a model folder)"
-    model = {"folder": folder, "config": _read_json(folder / "config.json", written_by)}
-    if (folder / "metrics.tsv").is_file():
-        model["history"] = _read_table(folder / "metrics.tsv", ("step", "train_loss", "validation_loss"), written_by)
-    if (folder / "timing.json").is_file():
-        model["timing"] = _read_json(folder / "timing.json", written_by)
+    model = {"folder": folder, "config": _read_json(output("train", "config").path(folder), written_by)}
+    history, timing = output("train", "history").path(folder), output("train", "timing").path(folder)
+    if history.is_file():
+        model["history"] = _read_table(history, ("step", "train_loss", "validation_loss"), written_by)
+    if timing.is_file():
+        model["timing"] = _read_json(timing, written_by)
     return model
 
 
 def _read_evaluation(folder: Path) -> dict:
     written_by = "`pygenome evaluate`"
-    evaluation = {"folder": folder, "figures": _read_json(folder / "evaluation.json", written_by)}
+    evaluation = {"folder": folder, "figures": _read_json(output("evaluate", "evaluation").path(folder), written_by)}
     curves = {"roc": ("genome", "scorer", "false_positive_rate", "true_positive_rate"),
               "pr": ("genome", "scorer", "recall", "precision"),
               "sites": ("genome", "threshold", "precision", "recall")}
     for name, columns in curves.items():
-        if (folder / f"{name}.tsv").is_file():
-            evaluation[name] = _read_table(folder / f"{name}.tsv", columns, written_by)
+        path = output("evaluate", name).path(folder)
+        if path.is_file():
+            evaluation[name] = _read_table(path, columns, written_by)
     return evaluation
 
 
 def _read_motifs(folder: Path, prefix: str) -> dict:
     written_by = "`pygenome motifs`"
-    base = folder / prefix
-    heads = _read_table(Path(f"{base}.heads.tsv"), HEADS_COLUMNS, f"{written_by} (its folder and file prefix)")
-    motifs = {"folder": folder, "prefix": prefix, "heads": heads, "figures": Path(f"{base}.figures")}
+    heads = _read_table(output("motifs", "heads").path(folder, prefix), HEADS_COLUMNS,
+                        f"{written_by} (its folder and file prefix)")
+    motifs = {"folder": folder, "prefix": prefix, "heads": heads,
+              "figures": output("motifs", "figures").path(folder, prefix)}
     optional = {"profiles": PROFILES_COLUMNS, "matches": MATCHES_COLUMNS, "recurrence": RECURRENCE_COLUMNS}
     for name, columns in optional.items():
-        if Path(f"{base}.{name}.tsv").is_file():
-            motifs[name] = _read_table(Path(f"{base}.{name}.tsv"), columns, written_by)
-    if Path(f"{base}.motifs.json").is_file():
-        motifs["summary"] = _read_json(Path(f"{base}.motifs.json"), written_by)
+        path = output("motifs", name).path(folder, prefix)
+        if path.is_file():
+            motifs[name] = _read_table(path, columns, written_by)
+    summary = output("motifs", "summary").path(folder, prefix)
+    if summary.is_file():
+        motifs["summary"] = _read_json(summary, written_by)
     return motifs
 
 
@@ -249,14 +256,12 @@ def _files_read(qc_paths, models, evaluations, motifs) -> list[Path]:
     """Every input file of the report that exists (figure images aside), in section order."""
     paths = list(qc_paths)
     for model in models:
-        paths += [model["folder"] / name for name in ("config.json", "model.safetensors", "metrics.tsv",
-                                                       "timing.json")]
+        paths += [output("train", name).path(model["folder"]) for name in ("config", "weights", "history", "timing")]
     for evaluation in evaluations:
-        paths += [evaluation["folder"] / name for name in ("evaluation.json", "roc.tsv", "pr.tsv", "sites.tsv")]
+        paths += [output("evaluate", name).path(evaluation["folder"]) for name in ("evaluation", "roc", "pr", "sites")]
     if motifs is not None:
-        base = motifs["folder"] / motifs["prefix"]
-        paths += [Path(f"{base}.{name}") for name in ("heads.tsv", "profiles.tsv", "matches.tsv", "recurrence.tsv",
-                                                      "motifs.json")]
+        paths += [output("motifs", name).path(motifs["folder"], motifs["prefix"])
+                  for name in ("heads", "profiles", "matches", "recurrence", "summary")]
     return [path for path in paths if path.is_file()]
 
 
