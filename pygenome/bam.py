@@ -10,6 +10,7 @@ readers agree record for record.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import struct
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -167,6 +168,14 @@ def _inflate_blocks(job) -> list[bytes]:
                              "the file is damaged")
         blocks.append(block)
     return blocks
+
+
+# numba caches the compiled readers beside this file by default: inside an installed package that is a read-only
+# folder in containers and system installs, and a leftover pygenome/__pycache__ in site-packages shadows a later
+# editable install of the same environment. They go to the user's cache folder instead (a NUMBA_CACHE_DIR wins).
+if not numba.config.CACHE_DIR:
+    numba.config.CACHE_DIR = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                                          "pygenome", "numba")
 
 
 @numba.njit(cache=True, nogil=True)

@@ -251,3 +251,22 @@ def test_cram_needs_a_bgzip_or_plain_genome(tmp_path, bam, fasta, contigs):
     gzipped.write_bytes(gzip.compress(fasta.read_bytes()))
     with pytest.raises(InputError, match="gzip-compressed; give it plain or bgzip"):
         open_alignments(cram, read_genome(gzipped))
+
+
+def test_the_compiled_readers_cache_outside_the_package(tmp_path, bam):
+    """numba's cache of the BAM readers goes to the user's cache folder, not beside the installed package (read-only
+    in containers; a leftover pygenome/__pycache__ in site-packages shadows a later editable install)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pygenome
+
+    code = ("import numpy as np, numba, pygenome.bam as b; b._u32(np.zeros(4, np.uint8), 0); "
+            "print(numba.config.CACHE_DIR)")
+    env = {key: value for key, value in __import__("os").environ.items() if key != "NUMBA_CACHE_DIR"}
+    result = subprocess.run([sys.executable, "-c", code], env={**env, "XDG_CACHE_HOME": str(tmp_path)},
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == str(tmp_path / "pygenome" / "numba")
+    cached = list((tmp_path / "pygenome" / "numba").rglob("*.nbi"))
+    assert cached and all(Path(pygenome.__file__).parent not in path.parents for path in cached)
