@@ -133,10 +133,16 @@ def _plain_gzip(path: str) -> bool:
     return head[:2] == b"\x1f\x8b" and not head[3] & 0x04
 
 
-def mapped_reads(alignments) -> int | None:
-    """Mapped reads over the whole file, from its index (None when the index keeps no counts, as CRAM's)."""
-    counts = _indexed_records(alignments, "mapped")
-    return sum(counts.values()) if counts else None
+def mapped_reads(alignments) -> int:
+    """Mapped reads (records without flag 4) over the whole file: from a BAM's index, counted for a CRAM (whose
+    index keeps no counts: pysam reports zeros), so a CRAM and the BAM it came from have the same library size."""
+    if alignments.is_cram:
+        return sum(alignments.count(contig=name, read_callback=_is_mapped) for name in alignments.references)
+    return sum(_indexed_records(alignments, "mapped").values())
+
+
+def _is_mapped(read) -> bool:
+    return not read.is_unmapped
 
 
 def _check_alignments(alignments, path: str, genome: Genome) -> None:
@@ -192,14 +198,18 @@ def count_signal(alignments, genome: Genome, contig_names, options: ReadOptions,
                         for start in range(0, contig.length, region_size)]
                 batches = _map(_read_region, jobs, workers)
             arrays[name], stats[name] = _tally(batches, contig.length, contig.circular, options, path, name, bar)
+            if records and stats[name]["seen"] != records.get(name, 0):
+                raise InputError(f"{path}: its index counts {records.get(name, 0)} records on {name}, but the file "
+                                 f"holds {stats[name]['seen']}: the index belongs to an earlier version of the file; "
+                                 f"re-index it (samtools index {path})")
     return arrays, stats
 
 
 def _indexed_records(alignments, which: str = "total") -> dict:
-    try:
-        return {entry.contig: getattr(entry, which) for entry in alignments.get_index_statistics()}
-    except (ValueError, AttributeError):  # CRAM indexes keep no counts
+    """Records per contig from a BAM's index ({} for a CRAM, whose index keeps no counts)."""
+    if alignments.is_cram:
         return {}
+    return {entry.contig: getattr(entry, which) for entry in alignments.get_index_statistics()}
 
 
 def _map(function, jobs, workers: int):

@@ -157,8 +157,8 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
 
 def _read_signal(path, genome, names, reads, build_index, workers, progress):
     """``(signal, stats, library size)``: the library size, which normalises the enrichment test, is the mapped reads
-    of the whole file (from its index), so labelling one contig at a time calls the same sites as labelling all;
-    for a CRAM, whose index keeps no counts, it is the reads used on the contigs labelled."""
+    of the whole file (from a BAM's index, counted in a CRAM), so labelling one contig at a time calls the same sites
+    as labelling all, and a CRAM the same as its BAM."""
     alignments = open_alignments(path, genome, build_index=build_index)
     with alignments:
         mapped = mapped_reads(alignments)
@@ -167,13 +167,10 @@ def _read_signal(path, genome, names, reads, build_index, workers, progress):
                              "alignment file, and were the reads aligned?")
         signal, stats = count_signal(alignments, genome, names, reads, workers=workers, progress=progress)
     total = _total(stats)
-    if mapped is None and not total["seen"]:
-        raise InputError(f"{path}: no alignments on {', '.join(names)}; is it the right alignment file for this "
-                         "genome, and were the reads aligned?")
     if total["seen"] and not total["used"]:
         raise InputError(f"{path}: every alignment on {', '.join(names)} was filtered out ({total['dropped']}); "
                          "check --min-mapq, --mate and the --keep-* options")
-    return signal, stats, mapped if mapped is not None else total["used"]
+    return signal, stats, mapped
 
 
 def _total(stats: dict) -> dict:

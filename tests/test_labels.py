@@ -1,12 +1,17 @@
 """The label step end to end: planted sites in a synthetic genome must come back exactly."""
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pysam
 import pytest
 
 from pygenome.cli import main
+from pygenome.errors import InputError
+from pygenome.labels import label
 from pygenome.simulate import Read, tss_reads, write_bam
 from pygenome.tracks import load_track
 
@@ -203,3 +208,46 @@ def test_a_rerun_with_other_inputs_leaves_no_stale_outputs(tmp_path, fasta, tss_
 def test_impossible_settings_are_refused(tmp_path, fasta, tss_bam, capsys, option, value, message):
     assert run_label("--fasta", fasta, "--bam", tss_bam, option, value, "--outdir", tmp_path, "--prefix", "g") == 2
     assert message in capsys.readouterr().err
+
+
+def _cram(bam, fasta, folder):
+    cram = folder / (bam.stem + ".cram")
+    pysam.view("-C", "-T", str(fasta), "-o", str(cram), str(bam), catch_stdout=False)
+    pysam.index(str(cram))
+    return cram
+
+
+@pytest.mark.parametrize("with_control", [False, True], ids=["treated", "with_control"])
+def test_a_cram_labels_as_the_bam_it_came_from(tmp_path, with_control):
+    """The same sites, labels and library sizes from a CRAM as from its BAM (a CRAM index keeps no counts: pysam
+    reports zero mapped reads, which once stopped the step with "no mapped reads")."""
+    data = Path(__file__).resolve().parents[1] / "assets" / "test"
+    fasta = Path(shutil.copy(data / "alpha.fa", tmp_path / "alpha.fa"))  # htslib writes its .fai beside it
+    treated, control = data / "alpha.tex_plus.bam", data / "alpha.tex_minus.bam"
+    runs = {}
+    for kind in ("bam", "cram"):
+        files = (treated, control) if kind == "bam" else tuple(_cram(b, fasta, tmp_path) for b in (treated, control))
+        qc = label(fasta, tmp_path / kind, "alpha", bam=files[0], control_bam=files[1] if with_control else None,
+                   progress=False)
+        runs[kind] = (qc, load_track(tmp_path / kind / "alpha.labels.track.npz"),
+                      (tmp_path / kind / "alpha.sites.bed").read_bytes())
+    (bam_qc, bam_labels, bam_sites), (cram_qc, cram_labels, cram_sites) = runs["bam"], runs["cram"]
+    assert cram_qc["reads"] == bam_qc["reads"] and cram_qc.get("control_reads") == bam_qc.get("control_reads")
+    assert cram_qc["sites"] == bam_qc["sites"] and cram_sites == bam_sites
+    assert all(np.array_equal(cram_labels.arrays[name], bam_labels.arrays[name]) for name in bam_labels.arrays)
+
+
+def test_a_stale_index_is_refused(tmp_path):
+    """A BAM subsampled after it was indexed, its old index kept: once 39 % fewer sites with exit 0."""
+    data = Path(__file__).resolve().parents[1] / "assets" / "test"
+    bam = tmp_path / "alpha.bam"
+    shutil.copy(data / "alpha.tex_plus.bam.bai", tmp_path / "alpha.bam.bai")
+    with pysam.AlignmentFile(data / "alpha.tex_plus.bam") as source, \
+            pysam.AlignmentFile(bam, "wb", template=source) as subsample:
+        for number, read in enumerate(source):
+            if number % 3:
+                subsample.write(read)
+    with pytest.raises(InputError, match=r"alpha\.bam: its index counts \d+ records on chrom, but the file holds "
+                                         r"\d+: the index belongs to an earlier version of the file; re-index it"):
+        label(data / "alpha.fa", tmp_path / "out", "alpha", bam=bam, progress=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
