@@ -52,7 +52,7 @@ def _add_label(steps) -> None:
                         help="contig topology; auto: circular where the FASTA header says [topology=circular]")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
-    outputs.add_argument("--prefix", required=True, help="output file name prefix, e.g. the genome id")
+    outputs.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix, e.g. the genome id")
     reads = parser.add_argument_group("reads")
     reads.add_argument("--signal", choices=SIGNALS, default="five_prime", help="what each read contributes")
     reads.add_argument("--strandedness", choices=STRANDEDNESS, default="forward",
@@ -161,6 +161,14 @@ def _run_train(args) -> None:
           resume=args.resume, device=args.device, progress=not args.quiet)
 
 
+def _prefix(text: str) -> str:
+    """``--prefix``: a file-name prefix, so that every output stays inside ``--outdir``."""
+    if not text or "/" in text or "\\" in text or text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file-name prefix; give a name without '/' (the files go "
+                                         "into --outdir)")
+    return text
+
+
 def _settings(items) -> list[tuple[str, object]]:
     """``NAME=VALUE`` items as (name, value) pairs, each value read as JSON where it is JSON, else as text."""
     import json
@@ -190,7 +198,7 @@ def _add_predict(steps) -> None:
                         help="predict only this contig (repeatable; default: every contig)")
     parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, help="output file name prefix, e.g. <genome>.<contig>")
+    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix, e.g. <genome>.<contig>")
     parser.add_argument("--call", choices=("peaks", "threshold", "top_k"), default="peaks",
                         help="peaks: local maxima >= --min-score, --distance apart; threshold: every position >= "
                              "--min-score; top_k: the --top-k highest peaks")
@@ -284,7 +292,7 @@ def _add_attribute(steps) -> None:
     parser.add_argument("--plot-span", type=int, nargs=2, default=[-50, 25], metavar=("FROM", "TO"),
                         help="offsets from the site shown in the logos")
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, help="output file name prefix")
+    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
     parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run_attribute)
@@ -329,7 +337,7 @@ def _add_gia(steps) -> None:
     parser.add_argument("--backgrounds", type=int, default=500, help="shuffled background windows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, help="output file name prefix")
+    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
     parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
     parser.set_defaults(func=_run_gia)
 
@@ -365,7 +373,7 @@ def _add_filters(steps) -> None:
     parser.add_argument("--threshold", type=float, default=0.5, help="fraction of a filter's largest activation")
     parser.add_argument("--min-sites", type=int, default=10, help="subsequences a written filter needs at least")
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, help="output file name prefix")
+    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
     parser.set_defaults(func=_run_filters)
 
 
@@ -394,7 +402,7 @@ def _add_baseline(steps) -> None:
     parser.add_argument("--offsets", nargs=2, type=int, default=[-14, -9], metavar=("START", "END"),
                         help="nt from the site to the matrix's first column, both ends included; negative: upstream")
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, help="output file name prefix, e.g. the genome id")
+    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix, e.g. the genome id")
     parser.set_defaults(func=_run_baseline)
 
 
@@ -418,7 +426,7 @@ def _add_motifs(steps) -> None:
                         help="known motifs to match, MEME or TRANSFAC (plain or gzip)")
     parser.add_argument("--decoy", help="a motif database that should match nothing (e.g. eukaryotic JASPAR)")
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, help="output file name prefix")
+    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
     defaults = MotifSettings()
     parser.add_argument("--alpha", type=float, default=defaults.alpha,
                         help="q-value below which an offset of a head's profile may be significant")

@@ -111,7 +111,7 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
             tasks.append(Task(
                 f"predict/{sample.id}/{contig}",
                 ["predict", "--model", str(model_dir), "--fasta", sample.fasta, "--topology", sample.topology,
-                 "--contig", contig, "--outdir", str(folder), "--prefix", prefix, "--attention-sites",
+                 f"--contig={contig}", "--outdir", str(folder), "--prefix", prefix, "--attention-sites",
                  _labels(out, sample), *threads],
                 [sample.fasta, _labels(out, sample), str(model_dir / "model.safetensors"),
                  str(model_dir / "config.json")],

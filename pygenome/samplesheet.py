@@ -38,8 +38,15 @@ def read_samplesheet(path) -> list[Sample]:
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = [{key.strip(): (value or "").strip() for key, value in row.items() if key is not None}
-                    for row in csv.DictReader(handle)]
+            reader = csv.DictReader(handle)
+            rows = []
+            for row in reader:
+                if None in row:  # more fields than the header names: a value would be lost
+                    raise InputError(f"{path}: row {reader.line_num} has {len(reader.fieldnames) + len(row[None])} "
+                                     f"fields but the header names {len(reader.fieldnames)} "
+                                     f"({','.join(reader.fieldnames)}); remove the extra value(s) "
+                                     f"{', '.join(map(repr, row[None]))} or name their column")
+                rows.append({key.strip(): (value or "").strip() for key, value in row.items()})
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(f"{path}: cannot read the samplesheet ({error})") from error
     if not rows:

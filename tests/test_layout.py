@@ -1,6 +1,8 @@
 """What each step writes, declared once (pygenome/layout.py): contigs' file-name keys never collide, and the steps
 write the files their declarations name."""
 
+import pytest
+
 from pygenome import layout
 from pygenome.baseline import baseline
 from pygenome.layout import file_keys, output, safe_name, suffixes
@@ -27,3 +29,13 @@ def test_a_step_writes_what_its_declaration_names(tmp_path):
     fasta.write_text(">c\n" + "ACGTTATAATGCA" * 20 + "\n")
     written = baseline(fasta, tmp_path, "g")
     assert written == output("baseline", "scores").path(tmp_path, "g") and written.is_file()
+
+
+@pytest.mark.parametrize("prefix", ["../x", "a/b", "..", ""])
+def test_a_prefix_that_would_write_outside_the_output_folder_is_refused(tmp_path, capsys, prefix):
+    from pygenome.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["baseline", "--fasta", str(tmp_path / "g.fa"), "--outdir", str(tmp_path / "out"), "--prefix", prefix])
+    assert stopped.value.code == 2 and "is not a file-name prefix" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not list(tmp_path.parent.glob("x*"))

@@ -156,6 +156,8 @@ def write_sheet(folder, text):
     ("id,fasta,sites,colour\ng1,g.fa,s.bed,blue\n", r"row 2: .*'colour' was unexpected.*the columns are id"),
     ("id,fasta,sites\nbad id,g.fa,s.bed\n", r"row 2, column 'id': a genome id"),
     ("id,fasta,sites\n", r"no genomes"),
+    ("id,fasta,sites\ng1,g.fa,s.bed,extra\n", r"row 2 has 4 fields but the header names 3 \(id,fasta,sites\); remove "
+                                             r"the extra value\(s\) 'extra' or name their column"),
 ])
 def test_samplesheet_errors_name_the_row_and_the_column(tmp_path, text, message):
     with pytest.raises(InputError, match=message):
@@ -173,3 +175,17 @@ def test_unknown_parameters_are_refused(tmp_path):
     with pytest.raises(InputError, match="unknown parameter.*epochs"):
         read_params(config)
     assert main(["run", "--samplesheet", str(tmp_path / "none.csv"), "--outdir", str(tmp_path / "o")]) == 2
+
+
+def test_odd_contig_names_stay_values_and_never_share_files(tmp_path):
+    """A contig named like an option (--x) is still the value of --contig; names whose safe forms coincide (ctg_1,
+    ctg|1) get files of their own."""
+    from pygenome.cli import build_parser
+    from pygenome.pipeline import plan
+    from pygenome.samplesheet import Sample
+
+    sample = Sample(id="g", fasta=str(tmp_path / "g.fa"), sites=str(tmp_path / "s.bed"))
+    tasks = {task.key: task for task in plan([sample], {"g": ["--x", "ctg_1", "ctg|1"]}, tmp_path, read_params())}
+    predicted = [build_parser().parse_args(tasks[f"predict/g/{name}"].argv) for name in ("--x", "ctg_1", "ctg|1")]
+    assert [args.contigs for args in predicted] == [["--x"], ["ctg_1"], ["ctg|1"]]
+    assert [args.prefix for args in predicted] == ["g.--x", "g.ctg_1", "g.ctg_1_2"]

@@ -21,7 +21,7 @@ process PREDICT {
     // a task given a GPU runs on it or fails at once (pygenome: "--device cuda: ... CUDA sees no device"), never on the CPU
     def device = task.accelerator ? 'cuda' : 'cpu'
     """
-    pygenome predict --model ${model} --fasta ${fasta} --topology ${meta.topology} --contig '${meta.contig}' ${args} \\
+    pygenome predict --model ${model} --fasta ${fasta} --topology ${meta.topology} --contig='${meta.contig}' ${args} \\
         --attention-sites ${labels} --device ${device} --outdir . --prefix ${prefix} --threads ${task.cpus} --quiet
     """
 
