@@ -343,7 +343,10 @@ def _finish(outdir, record, model, strand_list, state, best_weights, device, con
                                                                  timing_json):
         timing_json.write_text(json.dumps(timing, indent=2) + "\n")
         save_file({k: v.detach().float().cpu().contiguous() for k, v in best_weights.items()}, weights,
-                  metadata={"format": "pygenome-model", "pygenome": __version__})
+                  metadata={"pygenome": __version__})  # one key: safetensors writes a map's keys in any order
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(weights, 0o666 & ~umask)  # as the other outputs (safetensors makes its file 0600)
         config_json.write_text(json.dumps(record, indent=2) + "\n")
         metrics_json.write_text(json.dumps(metrics, indent=2) + "\n")
         columns = list(state.history[0])

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -110,6 +111,11 @@ def test_resume_after_a_kill_reaches_the_same_weights(tmp_path, promoters):
     subprocess.run([*command, "--outdir", str(killed), "--resume"], check=True)
     whole, resumed = load_file(tmp_path / "whole" / "model.safetensors"), load_file(killed / "model.safetensors")
     assert all(torch.equal(whole[name], resumed[name]) for name in whole)
+    # the same bytes from another process (safetensors wrote a metadata map's keys in any order), mode as umask says
+    assert (tmp_path / "whole" / "model.safetensors").read_bytes() == (killed / "model.safetensors").read_bytes()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((killed / "model.safetensors").stat().st_mode) == 0o666 & ~umask
     assert json.loads((killed / "metrics.json").read_text()) == json.loads((tmp_path / "whole" /
                                                                             "metrics.json").read_text())
 
