@@ -20,6 +20,7 @@ import pandas as pd
 
 from pygenome.errors import InputError
 from pygenome.genome import decode, read_genome
+from pygenome.layout import output
 from pygenome.outputs import atomic_outputs
 from pygenome.pipeline import MOTIFS_PREFIX, Params
 from pygenome.run import run
@@ -63,8 +64,8 @@ def demo(outdir, data="assets/demo", seed: int = 1, databases=(), threads: int |
     params = Params(preset="cpu", databases=(str(REFERENCE), *(str(Path(d).resolve()) for d in databases)),
                     threads=threads, title=TITLE, description=DESCRIPTION)
     tasks = run(samplesheet, outdir, params, progress=progress, say=say)
-    called = read_sites_bed(outdir / "label" / f"{GENOME_ID}.sites.bed", genome)
-    evaluation = json.loads((outdir / "evaluate" / GENOME_ID / "evaluation.json").read_text())
+    called = read_sites_bed(output("label", "sites").path(outdir / "label", GENOME_ID), genome)
+    evaluation = json.loads(output("evaluate", "evaluation").path(outdir / "evaluate" / GENOME_ID).read_text())
     summary = {
         "simulated": {"treated_reads": len(treated), "control_reads": len(control), "known_tss": len(known),
                       "processed_sites": len(processed), "seed": seed},
@@ -89,8 +90,8 @@ def minus10_heads(motifs_dir: Path, targets=MINUS10_TARGETS, q_threshold: float 
     """The reported head motifs that match a sigma70 / sigma A -10 motif (a target whose name holds one of
     ``targets``) at q ≤ ``q_threshold``: head, peak offset, motif position relative to the TSS, consensus,
     enrichment q-value and the best such match, best first."""
-    heads = pd.read_csv(motifs_dir / f"{MOTIFS_PREFIX}.heads.tsv", sep="\t")
-    matches = pd.read_csv(motifs_dir / f"{MOTIFS_PREFIX}.matches.tsv", sep="\t")
+    heads = pd.read_csv(output("motifs", "heads").path(motifs_dir, MOTIFS_PREFIX), sep="\t")
+    matches = pd.read_csv(output("motifs", "matches").path(motifs_dir, MOTIFS_PREFIX), sep="\t")
     pattern = "|".join(targets)
     minus10 = matches[matches["target"].str.contains(pattern, regex=True) & (matches["q_value"] <= q_threshold)]
     best = minus10.sort_values(["q_value", "target"]).drop_duplicates("query").set_index("query")

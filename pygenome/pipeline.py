@@ -113,8 +113,7 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
                 ["predict", "--model", str(model_dir), "--fasta", sample.fasta, "--topology", sample.topology,
                  f"--contig={contig}", "--outdir", str(folder), "--prefix", prefix, "--attention-sites",
                  _labels(out, sample), *threads],
-                [sample.fasta, _labels(out, sample), str(model_dir / "model.safetensors"),
-                 str(model_dir / "config.json")],
+                [sample.fasta, _labels(out, sample), *_outputs("train", model_dir, names=("weights", "config"))],
                 [*_outputs("predict", folder, prefix), attention[sample.id][-1]]))
     baselines = {}
     if params.baseline:
@@ -134,7 +133,7 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
         tasks.append(Task(f"evaluate/{model}",
                           ["evaluate", "--model", str(out / "train" / model), "--predictions", *predictions,
                            "--labels", *labels, *(["--baseline", *scans] if scans else []), "--outdir", str(folder)],
-                          [*predictions, *labels, *scans, str(out / "train" / model / "config.json")],
+                          [*predictions, *labels, *scans, *_outputs("train", out / "train" / model, names=("config",))],
                           _outputs("evaluate", folder)))
     motif_args = [arg for s in samples for arg in ("--genome", s.id, s.fasta, *attention[s.id])]
     databases = ["--database", *params.databases] if params.databases else []
@@ -153,17 +152,19 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
     tasks.append(Task("report", ["report", "--out", str(page), "--title", params.title, *description,
                                  "--label-qc", *qcs, "--model", *model_dirs, "--evaluation", *evaluations,
                                  "--motifs", str(motifs), "--motifs-prefix", MOTIFS_PREFIX],
-                      [*qcs, *(str(Path(m) / "config.json") for m in model_dirs),
-                       *(str(Path(e) / "evaluation.json") for e in evaluations),
+                      [*qcs, *(path for m in model_dirs for path in _outputs("train", m, names=("config",))),
+                       *(path for e in evaluations for path in _outputs("evaluate", e, names=("evaluation",))),
                        str(layout.output("motifs", "heads").path(motifs, MOTIFS_PREFIX))],
                       [str(page)]))
     return tasks
 
 
-def _outputs(step: str, folder: Path, prefix: str = "") -> list[str]:
-    """The files every run of ``step`` writes into ``folder`` (see :mod:`pygenome.layout`)."""
-    return [str(entry.path(folder, prefix)) for entry in layout.STEPS[step]
-            if entry.required and "*" not in entry.pattern]
+def _outputs(step: str, folder, prefix: str = "", names=None) -> list[str]:
+    """The paths in ``folder`` of the outputs ``names`` of ``step``, by default of every file each of its runs writes
+    (see :mod:`pygenome.layout`)."""
+    entries = [layout.output(step, name) for name in names] if names else [
+        entry for entry in layout.STEPS[step] if entry.required and "*" not in entry.pattern]
+    return [str(entry.path(folder, prefix)) for entry in entries]
 
 
 def _labels(out: Path, sample: Sample) -> str:

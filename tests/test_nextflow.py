@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -334,8 +335,7 @@ def stage(source: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.startswith("jar:file:"):
         archive, inner = source.removeprefix("jar:").split("!/", 1)
-        with zipfile.ZipFile(Path.from_uri(archive) if hasattr(Path, "from_uri") else archive[len("file://"):]) \
-                as handle:
+        with zipfile.ZipFile(urllib.parse.urlparse(archive).path) as handle:
             target.write_bytes(handle.read(inner))
     else:
         target.symlink_to(source)
@@ -409,17 +409,15 @@ def replay_pipeline(folder: Path, sheet_uri: str, rows: list, scope: str, params
     samples = [dict(meta, model="joint" if scope == "joint" else meta["id"]) for meta, *_ in rows]
     files = {meta["id"]: dict(zip(("fasta", "bam", "bam_index", "control_bam", "control_index", "sites"), rest))
              for meta, *rest in rows}
-    staging = {}
+    roles = {"fasta": "genome", "bam": "treated", "bam_index": "treated", "control_bam": "control",
+             "control_index": "control", "sites": "sites"}  # LABEL's stageAs folders
     for meta in samples:
-        roles = {"fasta": "genome", "bam": "treated", "bam_index": "treated", "control_bam": "control",
-                 "control_index": "control", "sites": "sites"}
         binding = {"meta": meta}
         staged = {}
         for role, source in files[meta["id"]].items():
             binding[role] = f"{roles[role]}/{uri_name(source)}" if source else []
             if source:
                 staged[binding[role]] = source
-        staging[meta["id"]] = staged
         replay.call("LABEL", f"label/{meta['id']}", binding, staged)
     contigs = {}
     for meta in samples:
