@@ -78,12 +78,15 @@ class ReadOptions:
         return asdict(self)
 
 
-def open_alignments(path: str | Path, genome: Genome, build_index: bool = False, threads: int = 1):
+def open_alignments(path: str | Path, genome: Genome, build_index: bool = False, threads: int = 1,
+                    notes: list | None = None):
     """Open a coordinate-sorted, indexed BAM or CRAM and check it against the genome.
 
-    Raises :class:`InputError` for a missing file, a file that is no BAM/CRAM, a truncated file, a file not sorted by
-    coordinate, a missing index (built instead when ``build_index``), and a header whose contigs are absent from the
-    genome or have other lengths.
+    Raises :class:`InputError` for a missing file, a file that is no BAM/CRAM, a truncated file, a file sorted by
+    read name, a missing index (built instead when ``build_index``, beside the file, which ``notes`` is told), and a
+    header whose contigs are absent from the genome or have other lengths. A header saying ``SO:unsorted`` (or
+    nothing) is accepted: an index can only be made of sorted records, and records out of order are refused as they
+    are read.
     """
     path = str(path)
     if not Path(path).is_file():
@@ -97,14 +100,21 @@ def open_alignments(path: str | Path, genome: Genome, build_index: bool = False,
         raise
     if indexed:
         return alignments
+    unsorted = alignments.header.to_dict().get("HD", {}).get("SO") == "unsorted"
     alignments.close()
+    if unsorted:
+        raise InputError(f"{path}: sorted by unsorted, not by coordinate (its header says), and not indexed; sort and "
+                         f"index it: `samtools sort -o sorted.bam {path} && samtools index sorted.bam`")
     if not build_index:
         raise InputError(f"{path}: no index (.bai/.csi/.crai) found; create it with `samtools index {path}`, "
                          "or pass --build-index to let pygenome build it")
     try:
         pysam.index(path)
     except pysam.SamtoolsError as error:
-        raise InputError(f"{path}: cannot build its index ({error}); is it sorted by coordinate?") from error
+        raise InputError(f"{path}: cannot build its index beside it ({str(error).strip()}); is it sorted by "
+                         "coordinate, and is its folder writable? Else index a copy: `samtools index`") from error
+    if notes is not None:
+        notes.append(f"{path}: had no index; --build-index wrote one beside it")
     return _open(path, genome, threads)
 
 
@@ -133,16 +143,21 @@ def _plain_gzip(path: str) -> bool:
     return head[:2] == b"\x1f\x8b" and not head[3] & 0x04
 
 
-def mapped_reads(alignments) -> int:
-    """Mapped reads (records without flag 4) over the whole file: from a BAM's index, counted for a CRAM (whose
-    index keeps no counts: pysam reports zeros), so a CRAM and the BAM it came from have the same library size."""
-    if alignments.is_cram:
-        return sum(alignments.count(contig=name, read_callback=_is_mapped) for name in alignments.references)
+def mapped_reads(alignments, mate: int = 1) -> int:
+    """The library size: mapped reads (records without flag 4) over the whole file, counting of paired reads only
+    the ``mate`` counted as the signal. From a single-end BAM's index; counted record by record for a CRAM (whose
+    index keeps no counts: pysam reports zeros) and a paired library (whose index counts both mates), so a CRAM and
+    the BAM it came from, and a paired and a single-end library, are normalised alike."""
+    if alignments.is_cram or _paired(alignments):
+        def counted(read) -> bool:
+            return not read.is_unmapped and (not read.is_paired or read.is_read1 == (mate == 1))
+        return sum(alignments.count(contig=name, read_callback=counted) for name in alignments.references)
     return sum(_indexed_records(alignments, "mapped").values())
 
 
-def _is_mapped(read) -> bool:
-    return not read.is_unmapped
+def _paired(alignments, records: int = 1000) -> bool:
+    """Whether any of the first ``records`` records is one of a pair."""
+    return any(read.is_paired for read in alignments.head(records))
 
 
 def _check_alignments(alignments, path: str, genome: Genome) -> None:
@@ -150,7 +165,7 @@ def _check_alignments(alignments, path: str, genome: Genome) -> None:
         raise InputError(f"{path}: is {alignments.format}, not BAM or CRAM; convert it with "
                          f"`samtools sort -o {Path(path).stem}.bam {path}` and index it")
     sort_order = alignments.header.to_dict().get("HD", {}).get("SO", "unknown")
-    if sort_order in ("unsorted", "queryname"):
+    if sort_order == "queryname":
         raise InputError(f"{path}: sorted by {sort_order}, not by coordinate; sort and index it: "
                          f"`samtools sort -o sorted.bam {path} && samtools index sorted.bam`")
     lengths = {contig.name: contig.length for contig in genome.contigs}

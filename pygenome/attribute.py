@@ -48,7 +48,7 @@ from pygenome.genome import one_hot, read_genome
 from pygenome.motifs.attributed import attribution_motifs, contributions
 from pygenome.motifs.compare import with_best_known_matches
 from pygenome.motifs.formats import write_meme
-from pygenome.outputs import atomic_outputs, save_npz
+from pygenome.outputs import atomic_outputs, save_npz, write_json
 from pygenome.predict import query_sites
 from pygenome.tracks import STRANDS, Track, genome_meta, save_track, write_bigwig
 from pygenome.train import load_model
@@ -173,7 +173,7 @@ def _write(outdir, prefix, x_all, results, table, summary, offsets, plot_sites, 
             for strand, word in zip(STRANDS, ("plus", "minus")):
                 write_bigwig(track, temp[f"{method}.{word}.bw"], strand)
         write_meme(temp["motifs.meme"], motifs)
-        temp["attribution.json"].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        write_json(temp["attribution.json"], summary, indent=2, sort_keys=True)
         temp["figures"].mkdir()
         starts = dict(zip(motif_table["motif"], motif_table["motif_start"]))
         for motif in motifs:

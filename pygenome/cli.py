@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pygenome import __version__
 from pygenome.alignments import SIGNALS, STRANDEDNESS, ReadOptions
-from pygenome.errors import InputError
+from pygenome.errors import InputError, Stopped
 from pygenome.genome import TOPOLOGIES
 from pygenome.motifs.settings import MotifSettings
 
@@ -153,6 +153,9 @@ def _run_train(args) -> None:
             overrides = json.loads(args.config.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise InputError(f"{args.config}: cannot read as JSON settings ({error})") from error
+        if not isinstance(overrides, dict):
+            raise InputError(f"{args.config}: expected a JSON object of settings, e.g. "
+                             '{"training": {"steps": 500}}')
     overrides.update(_settings(args.set))
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -557,4 +560,7 @@ def main(argv=None) -> int:
     except InputError as error:
         print(f"pygenome {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Stopped as stopped:
+        print(f"pygenome {args.command}: {stopped}", file=sys.stderr)
+        return 128 + stopped.signum
     return 0

@@ -71,8 +71,26 @@ def read_inputs(inputs: list[GenomeInput]) -> list[dict]:
                              "(<prefix>.labels.track.npz)")
         genome = read_genome(genome_input.fasta)
         check_same_genome(track, genome, genome_input.labels)
+        for name, labels in track.arrays.items():
+            _check_labels(labels, name, genome_input.labels)
         loaded.append({"input": genome_input, "genome": genome, "track": track})
+    positives = sum(int(labels.sum()) for entry in loaded for labels in entry["track"].arrays.values())
+    positions = sum(labels.size for entry in loaded for labels in entry["track"].arrays.values())
+    if positives == positions:
+        raise InputError(f"every one of the {positions:,} positions of {', '.join(g.labels for g in inputs)} is "
+                         "labelled 1: there is nothing to tell apart; check the label step's inputs (a BED of "
+                         "intervals rather than sites?)")
     return loaded
+
+
+def _check_labels(labels: np.ndarray, contig: str, path) -> None:
+    """Labels are 0 or 1, on both strands."""
+    bad = np.flatnonzero(~np.isin(labels, (0, 1)))
+    if bad.size:
+        strand, position = divmod(int(bad[0]), labels.shape[1])
+        raise InputError(f"{path}: contig {contig!r}, {'+-'[strand]} strand, position {position}: label "
+                         f"{labels.flat[bad[0]]} ({bad.size:,} position(s) hold a value other than 0 or 1); labels "
+                         "are 0 or 1: re-create the track with `pygenome label`")
 
 
 def strands(loaded: list[dict], regions: list[dict]) -> list[Strand]:

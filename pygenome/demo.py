@@ -21,7 +21,7 @@ import pandas as pd
 from pygenome.errors import InputError
 from pygenome.genome import decode, read_genome
 from pygenome.layout import output
-from pygenome.outputs import atomic_outputs
+from pygenome.outputs import atomic_outputs, write_json
 from pygenome.pipeline import MOTIFS_PREFIX, Params
 from pygenome.run import run
 from pygenome.simulate import tss_seq_libraries, write_bam
@@ -82,7 +82,7 @@ def demo(outdir, data="assets/demo", seed: int = 1, databases=(), threads: int |
         "seconds": {task["key"]: task["seconds"] for task in tasks},
     }
     with atomic_outputs(outdir / "demo_summary.json") as (temp,):
-        temp.write_text(json.dumps(summary, indent=2) + "\n")
+        write_json(temp, summary, indent=2)
     return summary
 
 

@@ -30,7 +30,7 @@ from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.layout import EVALUATE as EVALUATE_OUTPUTS
 from pygenome.metrics import average_precision, precision_recall_curve, roc_auc, roc_curve
-from pygenome.outputs import atomic_outputs
+from pygenome.outputs import atomic_outputs, write_json
 from pygenome.sites import fraction_near, local_maxima
 from pygenome.splits import SETS, set_mask
 from pygenome.tracks import STRANDS, load_track
@@ -198,7 +198,7 @@ def _write(outdir: Path, figures, genomes, overall, site_table) -> None:
     roc, pr = _curves(genomes, overall)
     names = [output.pattern for output in EVALUATE_OUTPUTS]
     with atomic_outputs(*(outdir / name for name in names)) as (json_path, roc_path, pr_path, sites_path, png):
-        json_path.write_text(json.dumps(figures, indent=2, default=float) + "\n")
+        write_json(json_path, figures, indent=2)
         roc.to_csv(roc_path, sep="\t", index=False, float_format="%.6g")
         pr.to_csv(pr_path, sep="\t", index=False, float_format="%.6g")
         site_table.to_csv(sites_path, sep="\t", index=False, float_format="%.6g")

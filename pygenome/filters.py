@@ -14,7 +14,6 @@ written filters).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from pygenome.genome import one_hot, read_genome
 from pygenome.motifs.compare import with_best_known_matches
 from pygenome.motifs.extract import column_information, frequency_matrix
 from pygenome.motifs.formats import Motif, consensus, write_meme
-from pygenome.outputs import atomic_outputs
+from pygenome.outputs import atomic_outputs, write_json
 from pygenome.predict import query_sites
 from pygenome.train import load_model
 
@@ -90,7 +89,7 @@ def filters(model_dir, fasta, sites, outdir, prefix: str, databases=(), threshol
             (meme, tsv, summary_path, figures):
         write_meme(meme, motifs, tuple(background))
         result.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
-        summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+        write_json(summary_path, summary, indent=2)
         figures.mkdir()
         from pygenome.motifs.plots import logo
 

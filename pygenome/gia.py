@@ -34,7 +34,7 @@ from pygenome.attribution import dinucleotide_shuffle, log_odds, window_length, 
 from pygenome.errors import InputError
 from pygenome.genome import encode, one_hot, reverse_complement, windows
 from pygenome.motifs.plots import gia_effects
-from pygenome.outputs import atomic_outputs
+from pygenome.outputs import atomic_outputs, write_json
 
 BATCH = 256  # windows per forward pass
 
@@ -182,7 +182,7 @@ def gia(model_dir, fasta, outdir, prefix: str, motif: str, motif_name: str | Non
     outdir = Path(outdir)
     with atomic_outputs(*(outdir / f"{prefix}.gia.{kind}" for kind in ("tsv", "json", "png"))) as (tsv, js, png):
         table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
-        js.write_text(json.dumps(summary, indent=2) + "\n")
+        write_json(js, summary, indent=2)
         gia_effects(table, png)
     return summary
 

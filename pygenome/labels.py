@@ -13,7 +13,6 @@ Every output is written whole or not at all, and only once every input has been 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +22,9 @@ import pandas as pd
 from pygenome import __version__
 from pygenome.alignments import ReadOptions, count_signal, mapped_reads, open_alignments
 from pygenome.errors import InputError
-from pygenome.genome import read_genome
+from pygenome.genome import N_CODE, read_genome
 from pygenome.layout import file_keys, suffixes
-from pygenome.outputs import atomic_outputs
+from pygenome.outputs import atomic_outputs, write_json
 from pygenome.sites import (
     call_sites,
     empty_sites,
@@ -90,6 +89,10 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
     names = [contig.name for contig in genome.contigs] if contigs is None else list(dict.fromkeys(contigs))
     chosen = [genome.contig(name) for name in names]
     warnings = []
+    for contig in chosen:
+        if not (genome.codes[contig.name] != N_CODE).any():
+            warnings.append(f"{fasta}: contig {contig.name} is all N ({contig.length:,} nt): no signal can be read "
+                            "or learnt there; its labels are all 0")
     if genome.untagged:
         warnings.append(f"{fasta}: no [topology=...] in the header of {', '.join(genome.untagged)}: read as linear "
                         "(no wrap-around at the origin); pass --topology circular for complete prokaryote genomes")
@@ -107,12 +110,12 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
     site_tables = []
 
     if bam is not None:
-        signal, stats, size = _read_signal(bam, genome, names, reads, build_index, workers, progress)
+        signal, stats, size = _read_signal(bam, genome, names, reads, build_index, workers, progress, warnings)
         qc["reads"] = {**_total(stats), "library_size": size}
         control = None
         if control_bam is not None:
             control, control_stats, control_size = _read_signal(control_bam, genome, names, reads, build_index,
-                                                                workers, progress)
+                                                                workers, progress, warnings)
             qc["control_reads"] = {**_total(control_stats), "library_size": control_size}
         outputs["signal.track.npz"] = Track("signal", genome_meta(genome), signal, producer)
         for contig in chosen:
@@ -132,6 +135,9 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
         known = known[known["contig"].isin(names)]
         for contig in chosen:
             qc["contigs"][contig.name]["sites_known"] = int((known["contig"] == contig.name).sum())
+        if known.empty:
+            warnings.append(f"{sites}: no sites on {', '.join(names)}: their labels from it are all 0 (an empty "
+                            "BED, or one for other contigs?)")
         site_tables.append(known)
     if site_tables:
         table = pd.concat([t for t in site_tables if len(t)], ignore_index=True) if any(map(len, site_tables)) \
@@ -155,13 +161,13 @@ def label(fasta, outdir, prefix: str, bam=None, control_bam=None, sites=None, pe
     return qc
 
 
-def _read_signal(path, genome, names, reads, build_index, workers, progress):
+def _read_signal(path, genome, names, reads, build_index, workers, progress, warnings):
     """``(signal, stats, library size)``: the library size, which normalises the enrichment test, is the mapped reads
     of the whole file (from a BAM's index, counted in a CRAM), so labelling one contig at a time calls the same sites
     as labelling all, and a CRAM the same as its BAM."""
-    alignments = open_alignments(path, genome, build_index=build_index)
+    alignments = open_alignments(path, genome, build_index=build_index, notes=warnings)
     with alignments:
-        mapped = mapped_reads(alignments)
+        mapped = mapped_reads(alignments, reads.mate)
         if mapped == 0:
             raise InputError(f"{path}: no mapped reads ({alignments.nocoordinate} unplaced); is it the right "
                              "alignment file, and were the reads aligned?")
@@ -232,13 +238,8 @@ def _write(outdir: Path, prefix: str, outputs: dict, qc: dict) -> None:
                 write_sites_bed(value, temp_of[key])
             else:
                 value.rename(columns={"contig": "#contig"}).to_csv(temp_of[key], sep="\t", index=False)
-        temp_of["qc.json"].write_text(json.dumps(qc, indent=2, default=_json_default) + "\n")
+        write_json(temp_of["qc.json"], qc, indent=2)
     for key in OUTPUTS:
         if key not in paths:
             (outdir / f"{prefix}.{key}").unlink(missing_ok=True)
 
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -150,14 +150,15 @@ def _interval(path, number: int, fields: list[str], lengths: dict) -> tuple[str,
         raise InputError(f"{path}: line {number}: a BED line needs tab-separated contig, start and end; got "
                          f"{len(fields)} field(s)")
     contig = fields[0]
-    if contig not in lengths:
-        raise InputError(f"{path}: line {number}: contig {contig!r} is not in the genome (which has "
-                         f"{', '.join(lengths)}); use the genome the BED was made for, or rename the contig")
     try:
         start, end = int(fields[1]), int(fields[2])
     except ValueError:
+        header = " (a header line? start it with '#')" if not any(c.isdigit() for c in fields[1] + fields[2]) else ""
         raise InputError(f"{path}: line {number}: start and end must be integers, got {fields[1]!r}, "
-                         f"{fields[2]!r}") from None
+                         f"{fields[2]!r}{header}") from None
+    if contig not in lengths:
+        raise InputError(f"{path}: line {number}: contig {contig!r} is not in the genome (which has "
+                         f"{', '.join(lengths)}); use the genome the BED was made for, or rename the contig")
     if not 0 <= start < end <= lengths[contig]:
         raise InputError(f"{path}: line {number}: interval {start}-{end} is not within {contig} (0-{lengths[contig]}, "
                          "0-based half-open); BED coordinates are 0-based: is this file 1-based?")

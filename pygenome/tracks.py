@@ -90,7 +90,7 @@ def load_track(path: str | Path, contigs=None) -> Track:
         missing = [name for name in wanted if name not in stored]
         if missing:
             raise InputError(f"{path}: track holds no contig {', '.join(map(repr, missing))}; it holds {stored}")
-        arrays = {name: archive[f"contig_{stored.index(name)}"] for name in wanted}
+        arrays = {name: _member(archive, f"contig_{stored.index(name)}", path) for name in wanted}
     return Track(meta["kind"], meta["genome"], arrays, meta.get("producer", {}))
 
 
@@ -98,13 +98,31 @@ def _open(path):
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise InputError(f"{path}: not a readable pygenome track file ({error})") from error
+        reason = "not an .npz archive" if "pickle" in str(error) else str(error)  # (numpy's advice is unsafe)
+        raise InputError(f"{path}: not a readable pygenome track file ({reason})") from error
+
+
+def _member(archive, name: str, path) -> np.ndarray:
+    """A member array, numeric (an object array would need pickle, which is never used to read a file)."""
+    try:
+        array = archive[name]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
+        raise InputError(f"{path}: member {name!r} is not a readable array ({error}); not a track written by "
+                         "pygenome, or a damaged one: re-create it") from error
+    if name != "meta" and array.dtype.kind not in "biuf":
+        raise InputError(f"{path}: member {name!r} holds {array.dtype} values, not numbers; re-create the track")
+    return array
 
 
 def _meta(archive, path) -> dict:
     if "meta" not in archive.files:
         raise InputError(f"{path}: not a pygenome track file (no 'meta' member)")
-    meta = json.loads(str(archive["meta"]))
+    try:
+        meta = json.loads(str(_member(archive, "meta", path)))
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: its 'meta' member is not JSON ({error}); re-create the track") from error
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: its 'meta' member is not a JSON object; re-create the track")
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         raise InputError(f"{path}: format {meta.get('format')} v{meta.get('format_version')}, expected {FORMAT} "
                          f"v{FORMAT_VERSION}; re-create it with this version of pygenome")

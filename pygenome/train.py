@@ -20,10 +20,13 @@ A model directory holds:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import json
 import math
 import os
+import pickle
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -31,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load, save
 from tqdm import tqdm
 
 from pygenome import __version__
@@ -42,7 +46,8 @@ from pygenome.layout import TRAIN as TRAIN_OUTPUTS
 from pygenome.losses import LOSSES, focal_loss_sum, weighted_ce_sum
 from pygenome.metrics import average_precision, roc_auc
 from pygenome.models import build_model, config_class, config_from_record
-from pygenome.outputs import atomic_outputs
+from pygenome.models.settings import check_types
+from pygenome.outputs import atomic_outputs, folder_lock, write_json
 from pygenome.splits import SETS, split_genome
 
 SELECT_BY = ("pr_auc", "roc_auc", "loss")
@@ -138,6 +143,7 @@ def configs(preset: str = "cpu", overrides: dict | None = None) -> tuple:
     unknown = set(train_values) - train_names
     if unknown:
         raise InputError(f"training config: unknown setting(s) {', '.join(sorted(unknown))}")
+    check_types(TrainConfig, train_values, "training config")
     return model_class.from_dict(model_values), TrainConfig(**train_values)
 
 
@@ -168,21 +174,22 @@ def train(inputs: list[GenomeInput], outdir, model_config, train_config: TrainCo
     outdir = Path(outdir)
     rank, world, device = _start_distributed(device)
     try:
-        return _train(inputs, outdir, model_config, train_config, resume, device, progress, rank, world)
+        with contextlib.ExitStack() as held:
+            return _train(inputs, outdir, model_config, train_config, resume, device, progress, rank, world, held)
     finally:
         if world > 1:
             dist.destroy_process_group()
 
 
-def _train(inputs, outdir, model_config, train_config, resume, device, progress, rank, world) -> dict:
+def _train(inputs, outdir, model_config, train_config, resume, device, progress, rank, world, held) -> dict:
     if train_config.batch_size % world:
         raise InputError(f"batch_size {train_config.batch_size} must be a multiple of the number of processes "
                          f"({world}), so that every process trains on as many windows")
-    checkpoint_path = outdir / "checkpoints" / "last.pt"
-    if not resume and ((outdir / "model.safetensors").exists() or checkpoint_path.exists()):
-        raise InputError(f"{outdir}: already holds a model or checkpoint; pass --resume to continue it, or choose "
-                         "another output folder (nothing was overwritten)")
     loaded = read_inputs(inputs)
+    lengths = {e["input"].id: max(e["track"].contig_info(n)["length"] for n in e["track"].arrays) for e in loaded}
+    if max(lengths.values()) < model_config.memory_length:
+        raise InputError(f"the longest contig ({max(lengths.values()):,} nt) is shorter than the context the model "
+                         f"reads ({model_config.memory_length} nt); train on longer contigs or a smaller context")
     regions = []
     for entry in loaded:
         contigs = [entry["track"].contig_info(name) for name in entry["track"].arrays]
@@ -196,6 +203,12 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
     if not any(s.labels[s.sets == validation].any() for s in strand_list):
         raise InputError("no positive labels in the validation region of any genome: the model cannot be selected; "
                          "change split_seed or split_fractions")
+    if rank == 0:  # one trainer per folder (the processes of one training are one trainer), from here on
+        held.enter_context(folder_lock(outdir / ".pygenome.lock", f"{outdir} is in use by another training"))
+    checkpoint_path = outdir / "checkpoints" / "last.pt"
+    if not resume and ((outdir / "model.safetensors").exists() or checkpoint_path.exists()):
+        raise InputError(f"{outdir}: already holds a model or checkpoint; pass --resume to continue it, or choose "
+                         "another output folder (nothing was overwritten)")
     record = {
         "pygenome": __version__,
         "model": {"type": model_config.kind, **model_config.as_dict()},
@@ -341,14 +354,11 @@ def _finish(outdir, record, model, strand_list, state, best_weights, device, con
     names = [output.pattern for output in TRAIN_OUTPUTS]
     with atomic_outputs(*(outdir / name for name in names)) as (weights, config_json, metrics_json, metrics_tsv,
                                                                  timing_json):
-        timing_json.write_text(json.dumps(timing, indent=2) + "\n")
-        save_file({k: v.detach().float().cpu().contiguous() for k, v in best_weights.items()}, weights,
-                  metadata={"pygenome": __version__})  # one key: safetensors writes a map's keys in any order
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(weights, 0o666 & ~umask)  # as the other outputs (safetensors makes its file 0600)
-        config_json.write_text(json.dumps(record, indent=2) + "\n")
-        metrics_json.write_text(json.dumps(metrics, indent=2) + "\n")
+        write_json(timing_json, timing, indent=2)
+        weights.write_bytes(save({k: v.detach().float().cpu().contiguous() for k, v in best_weights.items()},
+                                 metadata={"pygenome": __version__}))  # one key: a map's keys come in any order
+        write_json(config_json, record, indent=2)
+        write_json(metrics_json, metrics, indent=2)
         columns = list(state.history[0])
         metrics_tsv.write_text("\t".join(columns) + "\n" + "".join(
             "\t".join(f"{entry[c]:.6g}" if isinstance(entry[c], float) else str(entry[c]) for c in columns) + "\n"
@@ -361,18 +371,31 @@ def _save_checkpoint(path: Path, record, model, optimizer, state: Progress, best
     payload = {"record": json.dumps(record, sort_keys=True), "model": model.state_dict(),
                "optimizer": optimizer.state_dict(), "progress": json.dumps(asdict(state)),
                "best_weights": best_weights, "rng": torch.get_rng_state(), "cuda_rng": cuda_rng}
+    buffer = io.BytesIO()  # written by Python, so a full disk is an OSError (torch.save's own says "unexpected pos")
+    torch.save(payload, buffer)
     with atomic_outputs(path) as (temp,):
-        torch.save(payload, temp)
+        temp.write_bytes(buffer.getbuffer())
+
+
+def _read_checkpoint(path: Path, device="cpu") -> dict:
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+        json.loads(payload["progress"])
+        return payload
+    except (RuntimeError, EOFError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as error:
+        raise InputError(f"{path}: not a readable checkpoint of pygenome train ({type(error).__name__}: "
+                         f"{str(error).split('. ')[0]}); delete it to start the training "
+                         "again, or restore it") from error
 
 
 def _checkpoint_step(path: Path) -> int:
-    return json.loads(torch.load(path, weights_only=True)["progress"])["step"]
+    return json.loads(_read_checkpoint(path)["progress"])["step"]
 
 
 def _load_checkpoint(path: Path, record, model, optimizer, device):
     if not path.exists():
         raise InputError(f"{path}: no checkpoint to resume from; start without --resume")
-    payload = torch.load(path, map_location=device, weights_only=True)
+    payload = _read_checkpoint(path, device)
     saved = json.loads(payload["record"])
     current = json.loads(json.dumps(record, sort_keys=True))
     if saved != current:
@@ -393,9 +416,23 @@ def load_model(model_dir) -> tuple:
     for name in ("config.json", "model.safetensors"):
         if not (model_dir / name).is_file():
             raise InputError(f"{model_dir}: no {name}; is it a model folder written by `pygenome train`?")
-    record = json.loads((model_dir / "config.json").read_text())
-    model = build_model(config_from_record(record["model"]))
-    model.load_state_dict(load_file(model_dir / "model.safetensors"))
+    try:
+        record = json.loads((model_dir / "config.json").read_text())
+        model = build_model(config_from_record(record["model"]))
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise InputError(f"{model_dir / 'config.json'}: not the config.json of `pygenome train` ({error}); copy "
+                         "the model folder again") from error
+    try:
+        weights = load((model_dir / "model.safetensors").read_bytes())
+    except SafetensorError as error:
+        raise InputError(f"{model_dir / 'model.safetensors'}: not readable safetensors ({error}): the file is "
+                         "damaged or incomplete; copy the model folder again") from error
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as error:
+        raise InputError(f"{model_dir}: model.safetensors does not fit the architecture in config.json "
+                         f"({str(error).splitlines()[1].strip() if len(str(error).splitlines()) > 1 else error}); "
+                         "the two files come from different trainings") from error
     return model.eval(), record
 
 

@@ -1,14 +1,45 @@
-"""What the model configs share: reading settings from a saved record."""
+"""What the model and training configs share: reading settings, each checked against its field's type."""
 
 from __future__ import annotations
 
+import math
+import typing
 from dataclasses import fields
 
 from pygenome.errors import InputError
 
 
+def check_types(cls, values: dict, where: str) -> None:
+    """Raise :class:`InputError` for a value of ``values`` that is not of its field's type in the dataclass ``cls``
+    (int, float, str, bool, or a tuple of floats); floats must be finite. ``where`` names the config."""
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        kind = hints.get(name)
+        if kind is None:
+            continue
+        if typing.get_origin(kind) is tuple:
+            size = len(typing.get_args(kind))
+            ok = isinstance(value, (list, tuple)) and len(value) == size and all(_finite(item) for item in value)
+            wanted = f"a list of {size} finite numbers"
+        elif kind is bool:
+            ok, wanted = isinstance(value, bool), "true or false"
+        elif kind is int:
+            ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+        elif kind is float:
+            ok, wanted = _finite(value), "a finite number"
+        else:
+            ok, wanted = isinstance(value, kind), kind.__name__
+        if not ok:
+            raise InputError(f"{where}: {name} must be {wanted}, not {value!r}")
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class FromSettings:
-    """A mixin for a config dataclass: :meth:`from_dict` builds it from its settings, refusing unknown ones."""
+    """A mixin for a config dataclass: :meth:`from_dict` builds it from its settings, refusing unknown ones and
+    values of the wrong type."""
 
     @classmethod
     def from_dict(cls, values: dict):
@@ -17,4 +48,5 @@ class FromSettings:
         if unknown:
             raise InputError(f"model config: unknown setting(s) {', '.join(sorted(unknown))}; known: "
                              f"{', '.join(sorted(known))}")
+        check_types(cls, values, "model config")
         return cls(**values)

@@ -20,7 +20,6 @@ per genome, head and offset), ``peaks.tsv`` (every peak), ``motifs.meme`` (the h
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from pygenome.motifs.formats import Motif, consensus, read_motifs, write_meme
 from pygenome.motifs.profiles import add_significance, head_profile, peaks
 from pygenome.motifs.recurrence import groups
 from pygenome.motifs.settings import MotifSettings
-from pygenome.outputs import atomic_outputs
+from pygenome.outputs import atomic_outputs, write_json
 from pygenome.stats import benjamini_hochberg
 
 HEAD_COLUMNS = ["genome", "head_id", "layer", "head", "peak", "peak_offset", "peak_start", "peak_end", "peak_width",
@@ -274,7 +273,7 @@ def _write(outdir, prefix, heads, profiles, all_peaks, motifs, matches, decoy_ma
         kept.to_csv(temp["matches.tsv"], sep="\t", index=False, float_format="%.6g")
         if recurrence is not None:
             recurrence.to_csv(temp["recurrence.tsv"], sep="\t", index=False)
-        temp["motifs.json"].write_text(json.dumps(summary, indent=2, sort_keys=True, default=_json_default) + "\n")
+        write_json(temp["motifs.json"], summary, indent=2, sort_keys=True)
         folder = temp["figures"]
         folder.mkdir()
         motif_start = {name: int(start) for name, start in zip(heads["motif"], heads["motif_start"]) if pd.notna(name)}
@@ -286,8 +285,3 @@ def _write(outdir, prefix, heads, profiles, all_peaks, motifs, matches, decoy_ma
         if recurrence is not None and len(recurrence):
             plots.recurrence(recurrence, ids, folder / "recurrence.png")
 
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {value!r}")
