@@ -189,3 +189,135 @@ def test_odd_contig_names_stay_values_and_never_share_files(tmp_path):
     predicted = [build_parser().parse_args(tasks[f"predict/g/{name}"].argv) for name in ("--x", "ctg_1", "ctg|1")]
     assert [args.contigs for args in predicted] == [["--x"], ["ctg_1"], ["ctg|1"]]
     assert [args.prefix for args in predicted] == ["g.--x", "g.ctg_1", "g.ctg_1_2"]
+
+
+TINY = {"n_layers": 1, "n_heads": 2, "d_model": 8, "d_head": 4, "context": 16, "steps": 300, "batch_size": 4,
+        "segment_length": 32, "eval_every": 100, "checkpoint_every": 10, "warmup_steps": 2}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """One genome (beta, from known sites) run with a tiny model and no baseline: a run of a few seconds a task."""
+    folder = tmp_path_factory.mktemp("tiny")
+    for name in ("beta.fa", "beta.bed"):
+        shutil.copy(TEST_DATA / name, folder / name)
+    (folder / "sheet.csv").write_text("id,fasta,sites\nbeta,beta.fa,beta.bed\n")
+    (folder / "params.yaml").write_text(json.dumps({"training": TINY, "baseline": False, "threads": 1}))
+    run(folder / "sheet.csv", folder / "results", read_params(folder / "params.yaml"), progress=False,
+        say=lambda line: None)
+    return folder
+
+
+def tiny_command(folder, results) -> list[str]:
+    return [sys.executable, "-m", "pygenome", "run", "--samplesheet", str(folder / "sheet.csv"), "--config",
+            str(folder / "params.yaml"), "--outdir", str(results), "--quiet"]
+
+
+def start_until_training(folder, results):
+    """``pygenome run`` in a process (and session) of its own, returned once its training has checkpointed."""
+    process = subprocess.Popen(tiny_command(folder, results), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    checkpoint = results / "train" / "beta" / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpoint.exists(), process.communicate()
+    return process
+
+
+def training_holder(results):
+    """Whether a process still holds the training's folder lock."""
+    import fcntl
+
+    lock = results / "train" / "beta" / ".pygenome.lock"
+    if not lock.exists():
+        return False
+    with open(lock) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
+
+
+def wait_until(condition, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.slow
+def test_a_moved_output_folder_is_still_done(tiny, tmp_path):
+    moved = tmp_path / "elsewhere" / "results"
+    shutil.copytree(tiny / "results", moved, copy_function=shutil.copy2)
+    tasks = run(tiny / "sheet.csv", moved, read_params(tiny / "params.yaml"), progress=False, say=lambda line: None)
+    assert {t["status"] for t in tasks} == {"skipped"}
+
+
+@pytest.mark.slow
+def test_changed_threads_and_settings_start_a_fresh_model_and_never_wedge(tiny, tmp_path):
+    """A changed training task (here --threads, then steps) trains afresh; the previous model folder is moved to
+    pipeline/superseded/, never left in the way (once: "already holds a model… pass --resume" for good)."""
+    results = tmp_path / "results"
+    shutil.copytree(tiny / "results", results, copy_function=shutil.copy2)
+    lines = []
+    tasks = run(tiny / "sheet.csv", results, read_params(tiny / "params.yaml", threads=2), progress=False,
+                say=lines.append)
+    statuses = {t["key"]: t["status"] for t in tasks}
+    assert statuses["label/beta"] == "skipped" and statuses["train/beta"] == "ran"
+    assert any("previous model folder is now" in line for line in lines)
+    superseded = results / "pipeline" / "superseded" / "train__beta"
+    assert (superseded / "model.safetensors").read_bytes() == \
+        (tiny / "results" / "train" / "beta" / "model.safetensors").read_bytes()
+    settings = {**TINY, "steps": 200}
+    tasks = run(tiny / "sheet.csv", results, read_params(tiny / "params.yaml", training=settings), progress=False,
+                say=lambda line: None)
+    assert {t["key"]: t["status"] for t in tasks}["train/beta"] == "ran"
+    assert json.loads((results / "train" / "beta" / "config.json").read_text())["training"]["steps"] == 200
+
+
+@pytest.mark.slow
+def test_killing_the_run_alone_stops_its_task_and_a_rerun_finishes(tiny, tmp_path):
+    """kill -9 of the run's process only (not its group): the training dies with it (PR_SET_PDEATHSIG) instead of
+    finishing as an orphan, and the next run resumes it."""
+    results = tmp_path / "results"
+    process = start_until_training(tiny, results)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert wait_until(lambda: not training_holder(results)), "the training outlived the run"
+    lines = []
+    tasks = run(tiny / "sheet.csv", results, read_params(tiny / "params.yaml"), progress=False, say=lines.append)
+    assert {t["key"]: t["status"] for t in tasks}["train/beta"] == "ran"
+    assert any("train/beta" in line and "(resumed)" in line for line in lines)
+    assert (results / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_a_second_run_is_refused_and_sigterm_stops_the_first_with_its_task(tiny, tmp_path, capsys):
+    results = tmp_path / "results"
+    process = start_until_training(tiny, results)
+    assert main(["run", "--samplesheet", str(tiny / "sheet.csv"), "--config", str(tiny / "params.yaml"),
+                 "--outdir", str(results)]) == 2
+    assert f"in use by another `pygenome run` (PID {process.pid}" in capsys.readouterr().err
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM and "stopped by SIGTERM" in stderr
+    assert "Traceback" not in stderr
+    assert not training_holder(results)
+    tasks = run(tiny / "sheet.csv", results, read_params(tiny / "params.yaml"), progress=False, say=lambda line: None)
+    assert {t["key"]: t["status"] for t in tasks}["report"] == "ran"
+
+
+@pytest.mark.slow
+def test_a_task_that_finished_after_its_run_was_killed_counts_as_done(tiny, tmp_path):
+    """The training finished but its run died before stamping it: the next run takes it as done (its outputs are
+    newer than its start), instead of failing with "training already finished" for good."""
+    results = tmp_path / "results"
+    shutil.copytree(tiny / "results", results, copy_function=shutil.copy2)
+    stamp = results / "pipeline" / "stamps" / "train__beta.json"
+    started = stamp.with_suffix(".started.json")
+    stamp.rename(started)
+    os.utime(started, ns=(0, 0))  # started before its outputs were written
+    tasks = run(tiny / "sheet.csv", results, read_params(tiny / "params.yaml"), progress=False, say=lambda line: None)
+    assert {t["status"] for t in tasks} == {"skipped"} and stamp.exists() and not started.exists()

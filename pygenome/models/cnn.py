@@ -41,7 +41,7 @@ class CNNConfig(FromSettings):
     pool: int = 4
     n_channels: int = 32
     conv_width: int = 7
-    dilations: tuple = (4, 8)
+    dilations: tuple[int, ...] = (4, 8)
     shift: int = 20
     dropout: float = 0.1
     n_classes: int = 2

@@ -11,16 +11,19 @@ from pygenome.errors import InputError
 
 def check_types(cls, values: dict, where: str) -> None:
     """Raise :class:`InputError` for a value of ``values`` that is not of its field's type in the dataclass ``cls``
-    (int, float, str, bool, or a tuple of floats); floats must be finite. ``where`` names the config."""
+    (int, float, str, bool, or a tuple of numbers); floats must be finite. ``where`` names the config."""
     hints = typing.get_type_hints(cls)
     for name, value in values.items():
         kind = hints.get(name)
         if kind is None:
             continue
         if typing.get_origin(kind) is tuple:
-            size = len(typing.get_args(kind))
-            ok = isinstance(value, (list, tuple)) and len(value) == size and all(_finite(item) for item in value)
-            wanted = f"a list of {size} finite numbers"
+            items = typing.get_args(kind)
+            size = None if items[-1] is Ellipsis else len(items)
+            whole = items[0] is int
+            ok = isinstance(value, (list, tuple)) and len(value) == (size or len(value)) and all(
+                _finite(item) and (not whole or float(item).is_integer()) for item in value)
+            wanted = f"a list of {size or 'any number of'} {'whole' if whole else 'finite'} numbers"
         elif kind is bool:
             ok, wanted = isinstance(value, bool), "true or false"
         elif kind is int:
