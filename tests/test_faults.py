@@ -148,6 +148,12 @@ def unindexed_unsorted_bam(world, folder) -> Path:
     return write_bam(folder / "unsorted.bam", {"chrom": world["sequence"]}, reads, sort=False)
 
 
+def unindexed_bam(world, folder) -> Path:
+    bam = folder / "unindexed.bam"
+    shutil.copy(world["bam"], bam)
+    return bam
+
+
 def _sites_and_contigs(world):
     from pygenome.genome import read_genome
     from pygenome.sites import read_sites_bed
@@ -210,6 +216,11 @@ CASES = [
           lambda w, f: label_argv(w, f, bam=stale_index_bam(w, f), sites=None)),
     Fault("bam-unsorted", "label", "an unsorted BAM without index", "sorted by unsorted.*samtools sort",
           lambda w, f: label_argv(w, f, bam=unindexed_unsorted_bam(w, f), sites=None)),
+    Fault("bam-unindexed", "label", "a BAM without index", r"no index .*samtools index",
+          lambda w, f: label_argv(w, f, bam=unindexed_bam(w, f), sites=None)),
+    Fault("bam-build-index", "label", "a BAM without index, with --build-index (writes beside the input)",
+          "had no index; --build-index wrote one beside it",
+          lambda w, f: [*label_argv(w, f, bam=unindexed_bam(w, f), sites=None), "--build-index"], status=0),
     Fault("bed-header", "label", "a BED whose header line has no '#'", r"line 1: .*a header line\? start it with",
           lambda w, f: label_argv(w, f, sites=write(f, "h.bed", "contig\tstart\tend\nchrom\t5\t6\n"))),
     Fault("bed-contig", "label", "a BED naming a contig the genome lacks", "contig 'chr9' is not in the genome",

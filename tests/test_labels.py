@@ -251,3 +251,36 @@ def test_a_stale_index_is_refused(tmp_path):
                                          r"\d+: the index belongs to an earlier version of the file; re-index it"):
         label(data / "alpha.fa", tmp_path / "out", "alpha", bam=bam, progress=False)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_paired_library_is_normalised_as_its_single_end_reads(tmp_path, contigs, fasta, planted, tss_bam):
+    """The library size counts, of paired reads, the mate counted as signal: a paired treated library (each read 1 of
+    the single-end library given a mate 2 downstream) calls the sites that its single-end reads call against the
+    same control (once: half as many, as both mates were counted)."""
+    import pysam
+
+    paired = tmp_path / "paired.bam"
+    with pysam.AlignmentFile(tss_bam) as source:
+        records = []
+        for read in source:
+            mate = pysam.AlignedSegment(source.header)
+            mate.query_name, mate.reference_id, mate.cigarstring = read.query_name, read.reference_id, "20M"
+            mate.reference_start = (read.reference_start + 100) % (source.get_reference_length(read.reference_name)
+                                                                   - 40)
+            mate.query_sequence, mate.mapping_quality = "A" * 20, 60
+            read.flag |= 0x1 | 0x40
+            mate.flag = 0x1 | 0x80 | (0 if read.is_reverse else 0x10)
+            records += [read, mate]
+        with pysam.AlignmentFile(paired, "wb", header=source.header) as target:
+            for record in sorted(records, key=lambda r: (r.reference_id, r.reference_start)):
+                target.write(record)
+    pysam.index(str(paired))
+    rng = np.random.default_rng(2)
+    control = write_bam(tmp_path / "control.bam", contigs, tss_reads(planted.iloc[:10], contigs, 30, 40, rng))
+    qc = {}
+    for name, bam in (("single", tss_bam), ("paired", paired)):
+        assert run_label("--fasta", fasta, "--bam", bam, "--control-bam", control, "--outdir", tmp_path / name,
+                         "--prefix", "g") == 0
+        qc[name] = json.loads((tmp_path / name / "g.qc.json").read_text())
+    assert qc["paired"]["reads"]["library_size"] == qc["single"]["reads"]["library_size"] > 0
+    assert (tmp_path / "paired" / "g.sites.bed").read_text() == (tmp_path / "single" / "g.sites.bed").read_text()
