@@ -56,6 +56,7 @@ class Fault:
     make: Callable[[dict, Path], list[str]]
     status: int = 2  # 2: refused; 0: done, with the warning of ``says``
     how: str = "in-process"  # or "disk-full" (RLIMIT_FSIZE) or "read-only" (an unprivileged user, a 0555 folder)
+    held: str | None = None  # a lock file (below the folder) that the test holds while the command runs
 
 
 @pytest.fixture(scope="session")
@@ -291,8 +292,10 @@ CASES = [
     Fault("model-missing", "predict", "a model folder without a model", "no config.json",
           lambda w, f: predict_argv(w, (f / "empty").mkdir() or f / "empty")),
     # runs
+    Fault("train-locked", "train", "a second trainer in a model folder in use", r"in use by another training "
+          r"\(PID \d+", lambda w, f: train_argv(w, f), held="out/.pygenome.lock"),
     Fault("run-locked", "run", "a second `pygenome run` on a folder in use", r"in use by another `pygenome run` "
-          r"\(PID \d+", held_lock),
+          r"\(PID \d+", held_lock, held="out/pipeline/run.lock"),
 ]
 
 
@@ -345,8 +348,8 @@ def test_a_fault_is_a_clear_error_and_leaves_nothing(fault, world, tmp_path, cap
     before = snapshot(folder)
     if fault.how != "in-process":
         status, stderr = run_isolated(argv, fault.how, folder)
-    elif fault.name == "run-locked":
-        with folder_lock(folder / "out" / "pipeline" / "run.lock", "held by this test"):
+    elif fault.held:
+        with folder_lock(folder / fault.held, "held by this test"):
             before = snapshot(folder)
             status, stderr = _in_process(argv, capsys)
             after = snapshot(folder)
@@ -361,7 +364,7 @@ def test_a_fault_is_a_clear_error_and_leaves_nothing(fault, world, tmp_path, cap
         if fault.how == "read-only":
             for path in [folder, *folder.rglob("*")]:
                 path.chmod(0o755)
-        assert (after if fault.name == "run-locked" else snapshot(folder)) == before, \
+        assert (after if fault.held else snapshot(folder)) == before, \
             "a refused command changed its folder"
 
 
@@ -397,7 +400,7 @@ def matrix() -> str:
     rows = ["| step | fault | exit | the message says |", "|---|---|---|---|"]
     for fault in CASES:
         how = {"disk-full": " (RLIMIT_FSIZE)", "read-only": " (as an unprivileged user)"}.get(fault.how, "")
-        says = fault.says.replace("\\", "").replace("|", "\\|").replace(".*", " … ")
+        says = fault.says.replace("\\d+", "<pid>").replace(".*", " … ").replace("\\", "").replace("|", "\\|")
         rows.append(f"| {fault.step} | {fault.what}{how} | {fault.status or '0, warns'} | {says} |")
     return "\n".join(rows) + "\n"
 
