@@ -400,7 +400,7 @@ def matrix() -> str:
     rows = ["| step | fault | exit | the message says |", "|---|---|---|---|"]
     for fault in CASES:
         how = {"disk-full": " (RLIMIT_FSIZE)", "read-only": " (as an unprivileged user)"}.get(fault.how, "")
-        says = fault.says.replace("\\d+", "<pid>").replace(".*", " … ").replace("\\", "").replace("|", "\\|")
+        says = fault.says.replace("\\d+", "n").replace(".*", " … ").replace("\\", "").replace("|", "\\|")
         rows.append(f"| {fault.step} | {fault.what}{how} | {fault.status or '0, warns'} | {says} |")
     return "\n".join(rows) + "\n"
 
