@@ -45,13 +45,13 @@ from pygenome.attribution import (
 )
 from pygenome.errors import InputError
 from pygenome.genome import one_hot, read_genome
+from pygenome.model_store import load_model
 from pygenome.motifs.attributed import attribution_motifs, contributions
 from pygenome.motifs.compare import with_best_known_matches
 from pygenome.motifs.formats import write_meme
 from pygenome.outputs import atomic_outputs, save_npz, write_json
 from pygenome.predict import query_sites
 from pygenome.tracks import STRANDS, Track, genome_meta, save_track, write_bigwig
-from pygenome.train import load_model
 
 BATCH = 32  # windows per gradient pass
 

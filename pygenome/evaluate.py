@@ -20,7 +20,6 @@ gains ``"baseline": {"tracks", "overall", "genomes"}``, ``roc.tsv`` and ``pr.tsv
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.layout import EVALUATE as EVALUATE_OUTPUTS
 from pygenome.metrics import average_precision, precision_recall_curve, roc_auc, roc_curve
+from pygenome.model_store import read_record
 from pygenome.outputs import atomic_outputs, write_json
 from pygenome.sites import fraction_near, local_maxima
 from pygenome.splits import SETS, set_mask
@@ -46,7 +46,7 @@ def evaluate(model_dir, predictions, labels, outdir, which: str = "test", tolera
     predictions' contigs) on the same positions; returns the figures (also written)."""
     if which not in (*SETS[1:], "all"):
         raise InputError(f"the set to evaluate must be validation, test or all, not {which!r}")
-    record = json.loads(_read(Path(model_dir) / "config.json"))
+    record = read_record(model_dir)
     by_checksum = {entry["genome_checksum"]: entry["id"] for entry in record["data"]}
     scores = _merge([load_track(path) for path in predictions], "scores", predictions)
     truth = _merge([load_track(path) for path in labels], "labels", labels)
@@ -95,12 +95,6 @@ def evaluate(model_dir, predictions, labels, outdir, which: str = "test", tolera
     figures["sites"] = site_table.to_dict(orient="records")
     _write(Path(outdir), figures, genomes, overall, site_table)
     return figures
-
-
-def _read(path: Path) -> str:
-    if not path.is_file():
-        raise InputError(f"{path}: not found; is {path.parent} a model folder written by `pygenome train`?")
-    return path.read_text()
 
 
 def _merge(tracks, kind: str, paths) -> dict:

@@ -24,12 +24,12 @@ from pygenome import __version__
 from pygenome.attribution import windows_at_sites
 from pygenome.errors import InputError
 from pygenome.genome import one_hot, read_genome
+from pygenome.model_store import load_model
 from pygenome.motifs.compare import with_best_known_matches
 from pygenome.motifs.extract import column_information, frequency_matrix
 from pygenome.motifs.formats import Motif, consensus, write_meme
 from pygenome.outputs import atomic_outputs, write_json
 from pygenome.predict import query_sites
-from pygenome.train import load_model
 
 THRESHOLD = 0.5  # of a filter's largest activation
 MIN_SITES = 10

@@ -148,7 +148,7 @@ def gia(model_dir, fasta, outdir, prefix: str, motif: str, motif_name: str | Non
     offset where its effect is largest. Writes ``<prefix>.gia.tsv``, ``<prefix>.gia.json`` and ``<prefix>.gia.png``;
     returns the summary."""
     from pygenome.genome import read_genome
-    from pygenome.train import load_model
+    from pygenome.model_store import load_model
 
     if count < 2:
         raise InputError(f"--backgrounds must be at least 2, not {count}")

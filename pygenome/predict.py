@@ -31,6 +31,7 @@ from pygenome.attention import save_attention
 from pygenome.errors import InputError
 from pygenome.genome import read_genome, reverse_complement
 from pygenome.inference import attention_at, pick_device, score_stretches
+from pygenome.model_store import load_model
 from pygenome.outputs import atomic_outputs
 from pygenome.sites import empty_sites, local_maxima, read_sites_bed, sort_sites, write_sites_bed
 from pygenome.tracks import (
@@ -43,7 +44,6 @@ from pygenome.tracks import (
     write_bedgraph,
     write_bigwig,
 )
-from pygenome.train import load_model
 
 CALLERS = ("peaks", "threshold", "top_k")
 

@@ -34,8 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-from safetensors import SafetensorError
-from safetensors.torch import load, save
+from safetensors.torch import save
 from tqdm import tqdm
 
 from pygenome import __version__
@@ -45,7 +44,7 @@ from pygenome.inference import pick_device, score_stretches
 from pygenome.layout import TRAIN as TRAIN_OUTPUTS
 from pygenome.losses import LOSSES, focal_loss_sum, weighted_ce_sum
 from pygenome.metrics import average_precision, roc_auc
-from pygenome.models import build_model, config_class, config_from_record
+from pygenome.models import build_model, config_class
 from pygenome.models.settings import check_types
 from pygenome.outputs import atomic_outputs, folder_lock, write_json
 from pygenome.splits import SETS, split_genome
@@ -408,32 +407,6 @@ def _load_checkpoint(path: Path, record, model, optimizer, device):
     if torch.cuda.is_available() and payload["cuda_rng"].numel():
         torch.cuda.set_rng_state(payload["cuda_rng"].cpu())
     return Progress(**json.loads(payload["progress"])), payload["best_weights"]
-
-
-def load_model(model_dir) -> tuple:
-    """A trained model (in eval mode, on CPU) and its ``config.json`` record."""
-    model_dir = Path(model_dir)
-    for name in ("config.json", "model.safetensors"):
-        if not (model_dir / name).is_file():
-            raise InputError(f"{model_dir}: no {name}; is it a model folder written by `pygenome train`?")
-    try:
-        record = json.loads((model_dir / "config.json").read_text())
-        model = build_model(config_from_record(record["model"]))
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
-        raise InputError(f"{model_dir / 'config.json'}: not the config.json of `pygenome train` ({error}); copy "
-                         "the model folder again") from error
-    try:
-        weights = load((model_dir / "model.safetensors").read_bytes())
-    except SafetensorError as error:
-        raise InputError(f"{model_dir / 'model.safetensors'}: not readable safetensors ({error}): the file is "
-                         "damaged or incomplete; copy the model folder again") from error
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as error:
-        raise InputError(f"{model_dir}: model.safetensors does not fit the architecture in config.json "
-                         f"({str(error).splitlines()[1].strip() if len(str(error).splitlines()) > 1 else error}); "
-                         "the two files come from different trainings") from error
-    return model.eval(), record
 
 
 def _start_distributed(device: str):

@@ -17,8 +17,8 @@ from pygenome.cli import main
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
 from pygenome.inference import attention_at
+from pygenome.model_store import load_model
 from pygenome.motifs.formats import read_motifs
-from pygenome.train import load_model
 from tests.conftest import write_planted_database
 
 SITES = 80

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from scipy.stats import false_discovery_control
 
 from pygenome.errors import InputError
 from pygenome.stats import benjamini_hochberg
@@ -21,13 +20,12 @@ def test_benjamini_hochberg_ties_nan_and_shape():
     assert np.isnan(benjamini_hochberg([np.nan])).all()
 
 
-def test_benjamini_hochberg_is_monotone_at_most_one_and_equals_scipy():
+def test_benjamini_hochberg_is_monotone_and_at_most_one():
     p = np.random.default_rng(3).uniform(size=500) ** 3
     q = benjamini_hochberg(p)
     order = np.argsort(p)
     assert (np.diff(q[order]) >= 0).all() and (q <= 1).all() and (q >= p).all()
     assert benjamini_hochberg([0.9, 1.0, 0.95]) == pytest.approx([1.0, 1.0, 1.0])
-    assert q == pytest.approx(false_discovery_control(p, method="bh"))
 
 
 def test_p_values_outside_the_unit_interval_are_refused():

@@ -19,9 +19,10 @@ from pygenome.data import IGNORE, GenomeInput, WindowSampler, read_inputs, stran
 from pygenome.errors import InputError
 from pygenome.genome import decode, encode, reverse_complement
 from pygenome.labels import label
+from pygenome.model_store import load_model
 from pygenome.simulate import promoter_genome, write_fasta
 from pygenome.splits import split_genome
-from pygenome.train import configs, load_model, train
+from pygenome.train import configs, train
 from tests.conftest import write_sites
 
 FAST = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 60, "batch_size": 8,
