@@ -418,3 +418,19 @@ if __name__ == "__main__":
     text = DOCS.read_text()
     head, rest = text.split(BEGIN)
     DOCS.write_text(head + BEGIN + matrix() + END + rest.split(END)[1])
+
+
+def test_json_is_written_strict_and_every_json_output_parses_strictly(world):
+    """NaN and infinities are written null (once: bare NaN, which JSON parsers other than Python's refuse)."""
+    from pygenome.outputs import json_text
+
+    assert json_text({"a": float("nan"), "b": [np.float32(1.5), np.inf], "c": np.int64(3)}) == \
+        '{"a": null, "b": [1.5, null], "c": 3}\n'
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    outputs = list(world["folder"].rglob("*.json"))
+    assert len(outputs) >= 4  # the label QC and the model folder's config, metrics, timing
+    for path in outputs:
+        json.loads(path.read_text(), parse_constant=refuse)
