@@ -33,8 +33,6 @@ from tqdm import tqdm
 
 from pygenome import __version__
 from pygenome.attribution import (
-    METHODS,
-    REFERENCES,
     integrated_gradients,
     ism,
     log_odds,
@@ -43,6 +41,7 @@ from pygenome.attribution import (
     window_offsets,
     windows_at_sites,
 )
+from pygenome.attribution_options import METHODS, REFERENCES
 from pygenome.errors import InputError
 from pygenome.genome import one_hot, read_genome
 from pygenome.model_store import load_model

@@ -26,9 +26,6 @@ import torch
 from pygenome.genome import N_CODE, one_hot, reverse_complement, windows
 from pygenome.inference import receptive_field
 
-METHODS = ("saliency", "ism", "integrated_gradients")
-REFERENCES = ("dinucleotide_shuffle", "shuffle", "uniform")
-
 
 def window_length(config) -> int:
     """``L``: the nucleotides one output depends on."""

@@ -13,6 +13,18 @@ from pygenome.genome import TOPOLOGIES
 from pygenome.motifs.settings import MotifSettings
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default once: not for options without one (None, False), nor where the help says it."""
+
+    def _get_help_string(self, action) -> str:
+        default = action.default
+        if default is None or default is False or default is argparse.SUPPRESS or (isinstance(default, (list, tuple))
+                                                                                  and not default) \
+                or "default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pygenome", description="Learn where things happen in prokaryotic genomes, and explain why.")
@@ -39,7 +51,7 @@ def _add_label(steps) -> None:
         "label", help="alignments and/or known sites → per-nucleotide labels (and peaks → binned labels)",
         description="Turn sequencing alignments (5'-end counts, 3'-end counts or coverage) and/or known sites into "
                     "per-nucleotide labels; turn peak files into binned labels. Coordinates are 0-based.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     inputs = parser.add_argument_group("inputs")
     inputs.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
     inputs.add_argument("--bam", help="coordinate-sorted, indexed BAM or CRAM of the (treated) library")
@@ -102,7 +114,7 @@ def _add_export(steps) -> None:
         "export", help="a track → stranded bigWig or bedGraph, or a label track → BED of sites",
         description="Export a pygenome track: <out>.plus.<ext> and <out>.minus.<ext> for bigwig and bedgraph; "
                     "<out>.bed (one line per labelled position) for bed.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("track", help="a *.track.npz file")
     parser.add_argument("--format", choices=("bigwig", "bedgraph", "bed"), default="bigwig")
     parser.add_argument("--out", required=True, help="output path prefix")
@@ -121,7 +133,7 @@ def _add_train(steps) -> None:
         description="Train the transformer on one or more genomes and their label tracks. Under `torchrun "
                     "--nproc_per_node N` the same command trains with DistributedDataParallel (NCCL on GPU, gloo on "
                     "CPU); the global batch does not change with N.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--genome", nargs=3, action="append", required=True, metavar=("ID", "FASTA", "LABELS"),
                         help="a genome id, its FASTA and its label track (<prefix>.labels.track.npz); repeatable")
     parser.add_argument("--outdir", required=True, type=Path, help="the model folder to write")
@@ -194,7 +206,7 @@ def _add_predict(steps) -> None:
         description="Score both strands of every nucleotide of the contigs (each with its full upstream context, "
                     "wrapping the origin of circular contigs), call sites, and keep the attention of every layer "
                     "and head at query sites.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--model", required=True, type=Path, help="a model folder from pygenome train")
     parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
     parser.add_argument("--contig", action="append", dest="contigs", metavar="NAME",
@@ -243,7 +255,7 @@ def _add_evaluate(steps) -> None:
         "evaluate", help="predictions + labels on held-out regions → ROC/PR AUC, site precision/recall, curves",
         description="Evaluate score tracks against label tracks on the held-out regions saved with the model, per "
                     "genome and overall.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--model", required=True, type=Path, help="the model folder (for its held-out regions)")
     parser.add_argument("--predictions", required=True, nargs="+", help="*.scores.track.npz (several per genome "
                                                                           "allowed, e.g. one per contig)")
@@ -267,7 +279,7 @@ def _run_evaluate(args) -> None:
 
 
 def _add_attribute(steps) -> None:
-    from pygenome.attribution import METHODS, REFERENCES
+    from pygenome.attribution_options import METHODS, REFERENCES
 
     parser = steps.add_parser(
         "attribute", help="a model + sites → attributions: saliency, in-silico mutagenesis, integrated gradients",
@@ -275,7 +287,7 @@ def _add_attribute(steps) -> None:
                     "gradient x input, in-silico mutagenesis and integrated gradients. Writes (N, 4, L) arrays "
                     "(<prefix>.one_hot.npz and <prefix>.<method>.npz, as TF-MoDISco reads them), a site table, a JSON "
                     "summary and attribution logos.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--model", required=True, type=Path, help="a model folder from pygenome train")
     parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
     parser.add_argument("--sites", required=True, metavar="SOURCE",
@@ -325,7 +337,7 @@ def _add_gia(steps) -> None:
                     "head motif) at offsets from the site in dinucleotide-shuffled windows of the genome, and report "
                     "the mean change of the model's log-odds with its 95%% CI, beside a shuffled control; with "
                     "--second, scan the spacer between a second motif upstream and the first.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--model", required=True, type=Path, help="a model folder from pygenome train")
     parser.add_argument("--fasta", required=True, help="the genome whose windows make the backgrounds")
     parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
@@ -366,7 +378,7 @@ def _add_filters(steps) -> None:
         description="For each first-layer filter of a CNN model (--preset cnn), count the subsequences of the input "
                     "windows at the sites where its activation exceeds --threshold times its largest, write the "
                     "counts as MEME motifs with logos, and match them against known motifs.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--model", required=True, type=Path, help="a CNN model folder from pygenome train")
     parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
     parser.add_argument("--sites", required=True, metavar="SOURCE", help="a BED file or a label track")
@@ -397,7 +409,7 @@ def _add_baseline(steps) -> None:
                     "it (upstream on its strand; wrapping circular contigs). The matrix: TATAAT with 0.7 on the "
                     "consensus base and 0.1 on the others, or --motif-name of --motif. Writes "
                     "<prefix>.scores.track.npz, which pygenome evaluate reads (e.g. with --baseline).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
     parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
     parser.add_argument("--motif", type=Path, metavar="FILE", help="a MEME or TRANSFAC file (plain or gzip)")
@@ -422,7 +434,7 @@ def _add_motifs(steps) -> None:
         description="For every attention head: its profile at sites against control queries and its peaks, the "
                     "motif under the keys the sites attend to most, that motif's enrichment near sites, its logo, "
                     "and its Tomtom matches in known-motif databases; with several genomes, which motifs recur.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--genome", nargs="+", action="append", required=True, metavar="ID FASTA ATTENTION",
                         help="a genome id, its FASTA and its attention files from pygenome predict (repeat per genome)")
     parser.add_argument("--database", nargs="+", default=[], metavar="MOTIFS",
@@ -462,7 +474,7 @@ def _add_report(steps) -> None:
         "report", help="the outputs of the other steps → one self-contained HTML page",
         description="Write one HTML page, readable offline (images and style embedded), of the outputs given: inputs "
                     "and checksums, label QC, training curves, evaluation curves and attention-head motifs.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--out", required=True, type=Path, metavar="HTML", help="the HTML file to write")
     parser.add_argument("--title", default="pygenome report", help="the page title")
     parser.add_argument("--description", default="", help="a paragraph under the title (plain text)")
@@ -495,7 +507,7 @@ def _add_run(steps) -> None:
         description="Run every step for the genomes of a samplesheet into one output folder, as the Nextflow "
                     "pipeline does; a re-run skips the tasks whose outputs exist with unchanged inputs and "
                     "parameters, so an interrupted run restarts where it stopped.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--samplesheet", required=True, type=Path,
                         help="CSV: id,fasta,bam,control_bam,sites,topology (assets/schema_input.json)")
     parser.add_argument("--outdir", required=True, type=Path)
@@ -532,7 +544,7 @@ def _add_demo(steps) -> None:
         description="Simulate a dRNA-seq experiment (TEX+ and TEX-) from the bundled E. coli TSS and run the whole "
                     "pipeline on it (pygenome run, cpu preset): label, train, predict, baseline, evaluate, motifs "
                     "and report. Resumable; its figures go to demo_summary.json.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--outdir", type=Path, default=Path("results/demo"), help="folder for the outputs")
     parser.add_argument("--data", type=Path, default=Path("assets/demo"), help="the bundled demo data")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulation")

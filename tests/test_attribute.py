@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from pygenome.attribute import attribute
-from pygenome.attribution import METHODS, dinucleotide_shuffle, log_odds, window_offsets
+from pygenome.attribution import dinucleotide_shuffle, log_odds, window_offsets
+from pygenome.attribution_options import METHODS
 from pygenome.cli import main
 from pygenome.errors import InputError
 from pygenome.genome import read_genome
