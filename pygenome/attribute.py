@@ -49,7 +49,7 @@ from pygenome.motifs.attributed import attribution_motifs, contributions
 from pygenome.motifs.compare import with_best_known_matches
 from pygenome.motifs.formats import write_meme
 from pygenome.outputs import atomic_outputs, save_npz, write_json
-from pygenome.predict import query_sites
+from pygenome.sites import query_sites
 from pygenome.tracks import STRANDS, Track, genome_meta, save_track, write_bigwig
 
 BATCH = 32  # windows per gradient pass

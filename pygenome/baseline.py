@@ -27,7 +27,7 @@ from pygenome.errors import InputError
 from pygenome.genome import N_CODE, Genome, encode, read_genome, reverse_complement, windows
 from pygenome.layout import output
 from pygenome.motifs.enrichment import log_odds
-from pygenome.motifs.formats import probabilities, read_motifs
+from pygenome.motifs.formats import motif_matrix
 from pygenome.tracks import Track, genome_meta, save_track
 
 DEFAULT_CONSENSUS = "TATAAT"  # the sigma70 -10 box
@@ -50,17 +50,6 @@ def base_composition(genome: Genome) -> np.ndarray:
     counts = sum(np.bincount(codes, minlength=N_CODE + 1)[:4] for codes in genome.codes.values()) + 1
     both = counts + counts[::-1]  # the − strand holds T for A and G for C
     return both / both.sum()
-
-
-def motif_matrix(path, name: str) -> np.ndarray:
-    """Probabilities ``(width, 4)`` of the motif ``name`` of a MEME or TRANSFAC file."""
-    motifs = read_motifs(path)
-    for motif in motifs:
-        if motif.name == name:
-            return probabilities(motif)
-    names = [motif.name for motif in motifs]
-    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
-    raise InputError(f"{path}: no motif named {name!r}; give --motif-name one of {shown}")
 
 
 def pwm_scan(genome: Genome, weights: np.ndarray, offsets=DEFAULT_OFFSETS) -> dict[str, np.ndarray]:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from pygenome import __version__
 from pygenome.errors import InputError
+from pygenome.figures import plot_curves
 from pygenome.layout import EVALUATE as EVALUATE_OUTPUTS
 from pygenome.metrics import average_precision, precision_recall_curve, roc_auc, roc_curve
 from pygenome.model_store import read_record
@@ -197,33 +198,3 @@ def _write(outdir: Path, figures, genomes, overall, site_table) -> None:
         pr.to_csv(pr_path, sep="\t", index=False, float_format="%.6g")
         site_table.to_csv(sites_path, sep="\t", index=False, float_format="%.6g")
         plot_curves(roc, pr, figures, png)
-
-
-def plot_curves(roc: pd.DataFrame, pr: pd.DataFrame, figures: dict, path) -> None:
-    """ROC and precision-recall curves side by side, one colour per genome and overall, the model's lines solid and
-    the baseline's dashed, as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5), dpi=100)
-    colours = {name: f"C{index}" for index, name in enumerate(dict.fromkeys(roc["genome"]) if len(roc) else [])}
-    for (scorer, name), curve in roc.groupby(["scorer", "genome"], sort=False) if len(roc) else []:
-        block = figures if scorer == "model" else figures["baseline"]
-        stats = block["overall"] if name == "overall" else block["genomes"][name]
-        style = {"color": colours[name], "linestyle": "-" if scorer == "model" else "--"}
-        shown = name if scorer == "model" else f"{name}, baseline"
-        left.plot(curve["false_positive_rate"], curve["true_positive_rate"],
-                  label=f"{shown} (AUC {stats['roc_auc']:.3f})", **style)
-        curve = pr[(pr["scorer"] == scorer) & (pr["genome"] == name)]
-        right.plot(curve["recall"], curve["precision"], label=f"{shown} (AP {stats['pr_auc']:.3f})", **style)
-    left.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    left.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC, {figures['set']} set")
-    right.set(xlabel="recall", ylabel="precision", title=f"precision-recall, {figures['set']} set", xlim=(0, 1),
-              ylim=(0, 1.02))
-    for axis in (left, right):
-        axis.legend(loc="lower right" if axis is left else "upper right", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, format="png", metadata={"Software": None})
-    plt.close(figure)

@@ -29,7 +29,7 @@ from pygenome.motifs.compare import with_best_known_matches
 from pygenome.motifs.extract import column_information, frequency_matrix
 from pygenome.motifs.formats import Motif, consensus, write_meme
 from pygenome.outputs import atomic_outputs, write_json
-from pygenome.predict import query_sites
+from pygenome.sites import query_sites
 
 THRESHOLD = 0.5  # of a filter's largest activation
 MIN_SITES = 10

@@ -189,7 +189,7 @@ def gia(model_dir, fasta, outdir, prefix: str, motif: str, motif_name: str | Non
 
 def _motif(motif: str, name: str | None):
     """A word, or the probability matrix of ``name`` in the motif file ``motif``; and its label."""
-    from pygenome.baseline import motif_matrix
+    from pygenome.motifs.formats import motif_matrix
 
     if Path(motif).is_file():
         if name is None:

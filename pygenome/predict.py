@@ -33,13 +33,11 @@ from pygenome.genome import read_genome, reverse_complement
 from pygenome.inference import attention_at, pick_device, score_stretches
 from pygenome.model_store import load_model
 from pygenome.outputs import atomic_outputs
-from pygenome.sites import empty_sites, local_maxima, read_sites_bed, sort_sites, write_sites_bed
+from pygenome.sites import empty_sites, local_maxima, query_sites, sort_sites, write_sites_bed
 from pygenome.tracks import (
     STRANDS,
     Track,
-    check_same_genome,
     genome_meta,
-    load_track,
     save_track,
     write_bedgraph,
     write_bigwig,
@@ -144,25 +142,6 @@ def call_predicted_sites(track: Track, caller: SiteCaller) -> pd.DataFrame:
     if caller.method == "top_k":
         sites = sites.sort_values("score", ascending=False, kind="stable").head(caller.top_k)
     return sort_sites(sites, list(track.arrays))
-
-
-def query_sites(source, genome, names) -> pd.DataFrame:
-    """Query sites from a BED file or a label track (every labelled position), on the contigs predicted."""
-    path = Path(source)
-    if not path.is_file():
-        raise InputError(f"{source}: attention sites must be 'predicted', a BED file or a label track")
-    if path.name.endswith(".track.npz"):
-        labels = load_track(path)
-        check_same_genome(labels, genome, str(path))
-        rows = [(name, int(p), strand) for name, array in labels.arrays.items() if name in names
-                for row, strand in enumerate(STRANDS) for p in np.flatnonzero(array[row])]
-        table = pd.DataFrame(rows, columns=["contig", "position", "strand"])
-        for column, value in (("name", ""), ("score", np.nan), ("source", "known"), ("count", np.nan),
-                              ("control", np.nan), ("log2_enrichment", np.nan)):
-            table[column] = value
-        return sort_sites(table if len(table) else empty_sites(), names)
-    sites = read_sites_bed(path, genome)
-    return sites[sites["contig"].isin(names)].reset_index(drop=True)
 
 
 MIN_CONTROLS = 500

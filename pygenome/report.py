@@ -37,7 +37,7 @@ import pandas as pd
 
 from pygenome import __version__
 from pygenome.errors import InputError
-from pygenome.evaluate import plot_curves
+from pygenome.figures import plot_curves
 from pygenome.layout import output
 from pygenome.motifs.formats import probabilities, read_motifs
 from pygenome.outputs import atomic_outputs

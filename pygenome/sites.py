@@ -19,12 +19,14 @@ Calling sites from a 5'-end signal: a position is a site when
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pygenome.errors import InputError
 from pygenome.outputs import atomic_outputs
+from pygenome.tracks import STRANDS, check_same_genome, load_track
 
 COLUMNS = ["contig", "position", "strand", "name", "score", "source", "count", "control", "log2_enrichment"]
 BED_HEADER = "#contig\tstart\tend\tname\tscore\tstrand\tsource\tcount\tcontrol\tlog2_enrichment\n"
@@ -213,3 +215,22 @@ def fraction_near(query: pd.DataFrame, target: pd.DataFrame, distance: int) -> f
         nearest = np.minimum(np.abs(positions[after] - wanted), np.abs(positions[before] - wanted))
         hits += int((nearest <= distance).sum())
     return hits / len(query)
+
+
+def query_sites(source, genome, names) -> pd.DataFrame:
+    """Query sites from a BED file or a label track (every labelled position), on the contigs predicted."""
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"{source}: attention sites must be 'predicted', a BED file or a label track")
+    if path.name.endswith(".track.npz"):
+        labels = load_track(path)
+        check_same_genome(labels, genome, str(path))
+        rows = [(name, int(p), strand) for name, array in labels.arrays.items() if name in names
+                for row, strand in enumerate(STRANDS) for p in np.flatnonzero(array[row])]
+        table = pd.DataFrame(rows, columns=["contig", "position", "strand"])
+        for column, value in (("name", ""), ("score", np.nan), ("source", "known"), ("count", np.nan),
+                              ("control", np.nan), ("log2_enrichment", np.nan)):
+            table[column] = value
+        return sort_sites(table if len(table) else empty_sites(), names)
+    sites = read_sites_bed(path, genome)
+    return sites[sites["contig"].isin(names)].reset_index(drop=True)

@@ -359,3 +359,14 @@ class Motif:
     @property
     def width(self) -> int:
         return self.counts.shape[0]
+
+
+def motif_matrix(path, name: str) -> np.ndarray:
+    """Probabilities ``(width, 4)`` of the motif ``name`` of a MEME or TRANSFAC file."""
+    motifs = read_motifs(path)
+    for motif in motifs:
+        if motif.name == name:
+            return probabilities(motif)
+    names = [motif.name for motif in motifs]
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    raise InputError(f"{path}: no motif named {name!r}; give --motif-name one of {shown}")
