@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pygenome.genome import decode, read_genome
+from pygenome.io.genome import decode, read_genome
 
 DEFAULT_GENOME = Path(__file__).resolve().parents[1] / "assets" / "demo" / "NC_000913.3.fa.gz"
 

@@ -22,10 +22,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pygenome.cli import main  # noqa: E402
-from pygenome.data import GenomeInput  # noqa: E402
-from pygenome.labels import label  # noqa: E402
-from pygenome.simulate import SIGMA70, promoter_genome, write_fasta  # noqa: E402
-from pygenome.train import configs, train  # noqa: E402
+from pygenome.model.windows import GenomeInput  # noqa: E402
+from pygenome.pipeline.simulate import SIGMA70, promoter_genome, write_fasta  # noqa: E402
+from pygenome.steps.label import label  # noqa: E402
+from pygenome.steps.train import configs, train  # noqa: E402
 from tests.conftest import write_planted_database, write_sites  # noqa: E402
 from tests.test_motifs import DECOY  # noqa: E402
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from pygenome.genome import read_genome
-from pygenome.models.transformer import Transformer
-from pygenome.train import configs
+from pygenome.io.genome import read_genome
+from pygenome.model.transformer import Transformer
+from pygenome.steps.train import configs
 
 DEFAULT_GENOME = Path(__file__).resolve().parents[1] / "assets" / "demo" / "NC_000913.3.fa.gz"
 

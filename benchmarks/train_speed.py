@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from pygenome.losses import focal_loss_sum
-from pygenome.models.transformer import Transformer
-from pygenome.train import configs
+from pygenome.model.losses import focal_loss_sum
+from pygenome.model.transformer import Transformer
+from pygenome.steps.train import configs
 
 
 def main() -> None:

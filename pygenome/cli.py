@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from pygenome import __version__
-from pygenome.alignments import SIGNALS, STRANDEDNESS, ReadOptions
 from pygenome.errors import InputError, Stopped
-from pygenome.genome import TOPOLOGIES
-from pygenome.motifs.settings import MotifSettings
+from pygenome.interpret.motif_settings import MotifSettings
+from pygenome.io.alignments import SIGNALS, STRANDEDNESS, ReadOptions
+from pygenome.io.genome import TOPOLOGIES
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -94,7 +94,7 @@ def _add_label(steps) -> None:
 
 
 def _run_label(args) -> None:
-    from pygenome.labels import Binning, SiteCalling, label
+    from pygenome.steps.label import Binning, SiteCalling, label
 
     reads = ReadOptions(
         signal=args.signal, strandedness=args.strandedness, mate=args.mate, min_mapq=args.min_mapq,
@@ -122,7 +122,7 @@ def _add_export(steps) -> None:
 
 
 def _run_export(args) -> None:
-    from pygenome.tracks import export_track, load_track
+    from pygenome.io.tracks import export_track, load_track
 
     export_track(load_track(args.track), args.out, args.format)
 
@@ -156,8 +156,8 @@ def _run_train(args) -> None:
 
     import torch
 
-    from pygenome.data import GenomeInput
-    from pygenome.train import configs, train
+    from pygenome.model.windows import GenomeInput
+    from pygenome.steps.train import configs, train
 
     overrides = {}
     if args.config:
@@ -239,7 +239,7 @@ def _add_predict(steps) -> None:
 def _run_predict(args) -> None:
     import torch
 
-    from pygenome.predict import SiteCaller, predict
+    from pygenome.steps.predict import SiteCaller, predict
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -272,14 +272,14 @@ def _add_evaluate(steps) -> None:
 
 
 def _run_evaluate(args) -> None:
-    from pygenome.evaluate import evaluate
+    from pygenome.steps.evaluate import evaluate
 
     evaluate(args.model, args.predictions, args.labels, args.outdir, args.which, args.tolerance, args.distance,
              baseline=args.baseline)
 
 
 def _add_attribute(steps) -> None:
-    from pygenome.attribution_options import METHODS, REFERENCES
+    from pygenome.interpret.attribution_methods import METHODS, REFERENCES
 
     parser = steps.add_parser(
         "attribute", help="a model + sites → attributions: saliency, in-silico mutagenesis, integrated gradients",
@@ -318,7 +318,7 @@ def _run_attribute(args) -> None:
 
     import torch
 
-    from pygenome.attribute import attribute
+    from pygenome.steps.attribute import attribute
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -362,7 +362,7 @@ def _run_gia(args) -> None:
 
     import torch
 
-    from pygenome.gia import gia
+    from pygenome.steps.gia import gia
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -395,7 +395,7 @@ def _add_filters(steps) -> None:
 def _run_filters(args) -> None:
     import json
 
-    from pygenome.filters import filters
+    from pygenome.steps.filters import filters
 
     print(json.dumps(filters(args.model, args.fasta, args.sites, args.outdir, args.prefix, args.databases,
                              args.threshold, args.min_sites, args.topology)))
@@ -422,7 +422,7 @@ def _add_baseline(steps) -> None:
 
 
 def _run_baseline(args) -> None:
-    from pygenome.baseline import baseline
+    from pygenome.steps.baseline import baseline
 
     baseline(args.fasta, args.outdir, args.prefix, topology=args.topology, motif=args.motif,
              motif_name=args.motif_name, offsets=args.offsets)
@@ -455,7 +455,7 @@ def _add_motifs(steps) -> None:
 
 
 def _run_motifs(args) -> None:
-    from pygenome.motifs.step import find_motifs
+    from pygenome.steps.motifs import find_motifs
 
     for values in args.genome:
         if len(values) < 3:
@@ -494,7 +494,7 @@ def _add_report(steps) -> None:
 
 
 def _run_report(args) -> None:
-    from pygenome.report import report
+    from pygenome.steps.report import report
 
     report(args.out, title=args.title, description=args.description, label_qc=args.label_qc, model_dirs=args.model,
            evaluation_dirs=args.evaluation, motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix,
@@ -528,8 +528,8 @@ def _add_run(steps) -> None:
 
 
 def _run_run(args) -> None:
-    from pygenome.pipeline import read_params
-    from pygenome.run import run
+    from pygenome.pipeline.plan import read_params
+    from pygenome.pipeline.run import run
 
     training = dict(_settings(args.set)) if args.set else None
     params = read_params(args.config, preset=args.preset, training=training, model_scope=args.model_scope,
@@ -558,7 +558,7 @@ def _add_demo(steps) -> None:
 def _run_demo(args) -> None:
     import json
 
-    from pygenome.demo import demo
+    from pygenome.pipeline.demo import demo
 
     summary = demo(args.outdir, args.data, args.seed, args.databases, args.threads, not args.quiet)
     print(json.dumps(summary, indent=2))

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pygenome.data import GenomeInput
-from pygenome.genome import encode
-from pygenome.labels import label
-from pygenome.motifs.formats import Motif, write_meme
-from pygenome.simulate import SIGMA70, promoter_genome, random_sequence, write_fasta
-from pygenome.train import configs, train
+from pygenome.io.genome import encode
+from pygenome.io.motifs import Motif, write_meme
+from pygenome.model.windows import GenomeInput
+from pygenome.pipeline.simulate import SIGMA70, promoter_genome, random_sequence, write_fasta
+from pygenome.steps.label import label
+from pygenome.steps.train import configs, train
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

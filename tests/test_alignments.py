@@ -6,11 +6,11 @@ import numpy as np
 import pysam
 import pytest
 
-from pygenome.alignments import ReadOptions, _read_region, count_signal, open_alignments
-from pygenome.bam import Columns, bai_path, contig_offsets, read_columns
 from pygenome.errors import InputError
-from pygenome.genome import read_genome
-from pygenome.simulate import Read, write_bam
+from pygenome.io.alignments import ReadOptions, _read_region, count_signal, open_alignments
+from pygenome.io.bam import Columns, bai_path, contig_offsets, read_columns
+from pygenome.io.genome import read_genome
+from pygenome.pipeline.simulate import Read, write_bam
 
 READS = [
     Read("fwd", "chrom", 100, "50M"),
@@ -262,7 +262,7 @@ def test_the_compiled_readers_cache_outside_the_package(tmp_path, bam):
 
     import pygenome
 
-    code = ("import numpy as np, numba, pygenome.bam as b; b._u32(np.zeros(4, np.uint8), 0); "
+    code = ("import numpy as np, numba, pygenome.io.bam as b; b._u32(np.zeros(4, np.uint8), 0); "
             "print(numba.config.CACHE_DIR)")
     env = {key: value for key, value in __import__("os").environ.items() if key != "NUMBA_CACHE_DIR"}
     result = subprocess.run([sys.executable, "-c", code], env={**env, "XDG_CACHE_HOME": str(tmp_path)},

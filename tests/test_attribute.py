@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 import torch
 
-from pygenome.attribute import attribute
-from pygenome.attribution import dinucleotide_shuffle, log_odds, window_offsets
-from pygenome.attribution_options import METHODS
 from pygenome.cli import main
 from pygenome.errors import InputError
-from pygenome.genome import read_genome
-from pygenome.inference import attention_at
-from pygenome.model_store import load_model
-from pygenome.motifs.formats import read_motifs
+from pygenome.interpret.attribution import dinucleotide_shuffle, log_odds, window_offsets
+from pygenome.interpret.attribution_methods import METHODS
+from pygenome.io.genome import read_genome
+from pygenome.io.motifs import read_motifs
+from pygenome.model import load_model
+from pygenome.model.inference import attention_at
+from pygenome.steps.attribute import attribute
 from tests.conftest import write_planted_database
 
 SITES = 80
@@ -144,7 +144,7 @@ def test_bad_requests_are_refused(trained, tmp_path):
 
 
 def test_contribution_tracks_put_each_window_at_its_genome_positions(attributed, trained):
-    from pygenome.tracks import load_track
+    from pygenome.io.tracks import load_track
 
     track = load_track(attributed["outdir"] / "g.saliency.track.npz")
     assert track.kind == "attribution"

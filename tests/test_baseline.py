@@ -7,17 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pygenome.baseline import base_composition, baseline, consensus_matrix, pwm_scan
 from pygenome.cli import main
 from pygenome.errors import InputError
-from pygenome.evaluate import evaluate
-from pygenome.genome import read_genome, reverse_complement
-from pygenome.metrics import roc_auc
-from pygenome.motifs.enrichment import log_odds
-from pygenome.predict import predict
-from pygenome.simulate import promoter_genome, random_sequence, write_fasta
-from pygenome.splits import SETS, set_mask
-from pygenome.tracks import load_track
+from pygenome.interpret.enrichment import log_odds
+from pygenome.io.genome import read_genome, reverse_complement
+from pygenome.io.tracks import load_track
+from pygenome.model.metrics import roc_auc
+from pygenome.model.splits import SETS, set_mask
+from pygenome.pipeline.simulate import promoter_genome, random_sequence, write_fasta
+from pygenome.steps.baseline import base_composition, baseline, consensus_matrix, pwm_scan
+from pygenome.steps.evaluate import evaluate
+from pygenome.steps.predict import predict
 from tests.conftest import write_planted_database
 
 # width 2: A then T scores 1 + 2; an N scores its column's lowest weight, 0

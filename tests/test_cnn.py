@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from pygenome.cli import main
-from pygenome.filters import filters
-from pygenome.genome import one_hot
-from pygenome.models import build_model, config_from_record
-from pygenome.models.cnn import CNN, CNNConfig
-from pygenome.motifs.formats import read_motifs
+from pygenome.io.genome import one_hot
+from pygenome.io.motifs import read_motifs
+from pygenome.model import build_model, config_from_record
+from pygenome.model.cnn import CNN, CNNConfig
+from pygenome.steps.filters import filters
 from tests.conftest import write_planted_database
 
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from pygenome.errors import InputError
-from pygenome.motifs.compare import COLUMNS, best_matches, compare, false_match_rate
-from pygenome.motifs.formats import Motif, read_motifs
-from pygenome.stats import benjamini_hochberg
+from pygenome.interpret.compare import COLUMNS, best_matches, compare, false_match_rate
+from pygenome.interpret.stats import benjamini_hochberg
+from pygenome.io.motifs import Motif, read_motifs
 from tests.conftest import shared_file
 
 DECOY = Path(__file__).resolve().parents[1] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"

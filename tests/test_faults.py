@@ -30,12 +30,12 @@ import numpy as np
 import pytest
 
 from pygenome.cli import main
-from pygenome.data import GenomeInput
-from pygenome.labels import label
-from pygenome.outputs import folder_lock
-from pygenome.simulate import promoter_genome, random_sequence, tss_reads, write_bam, write_fasta
-from pygenome.tracks import load_track, save_track
-from pygenome.train import configs, train
+from pygenome.io.outputs import folder_lock
+from pygenome.io.tracks import load_track, save_track
+from pygenome.model.windows import GenomeInput
+from pygenome.pipeline.simulate import promoter_genome, random_sequence, tss_reads, write_bam, write_fasta
+from pygenome.steps.label import label
+from pygenome.steps.train import configs, train
 from tests.conftest import write_sites
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
@@ -156,8 +156,8 @@ def unindexed_bam(world, folder) -> Path:
 
 
 def _sites_and_contigs(world):
-    from pygenome.genome import read_genome
-    from pygenome.sites import read_sites_bed
+    from pygenome.io.genome import read_genome
+    from pygenome.io.sites import read_sites_bed
 
     return read_sites_bed(world["sites"], read_genome(world["fasta"])), {"chrom": world["sequence"]}
 
@@ -422,7 +422,7 @@ if __name__ == "__main__":
 
 def test_json_is_written_strict_and_every_json_output_parses_strictly(world):
     """NaN and infinities are written null (once: bare NaN, which JSON parsers other than Python's refuse)."""
-    from pygenome.outputs import json_text
+    from pygenome.io.outputs import json_text
 
     assert json_text({"a": float("nan"), "b": [np.float32(1.5), np.inf], "c": np.int64(3)}) == \
         '{"a": null, "b": [1.5, null], "c": 3}\n'

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from pygenome.errors import InputError
-from pygenome.genome import decode, encode, genome_checksum, one_hot, read_genome, reverse_complement, windows
-from pygenome.simulate import write_fasta
+from pygenome.io.genome import decode, encode, genome_checksum, one_hot, read_genome, reverse_complement, windows
+from pygenome.pipeline.simulate import write_fasta
 
 
 def test_encode_maps_bases_iupac_and_case():

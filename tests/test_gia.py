@@ -10,8 +10,8 @@ import pytest
 
 from pygenome.cli import main
 from pygenome.errors import InputError
-from pygenome.genome import read_genome
-from pygenome.gia import backgrounds, gia, motif_instances
+from pygenome.io.genome import read_genome
+from pygenome.steps.gia import backgrounds, gia, motif_instances
 from tests.conftest import write_planted_database
 
 

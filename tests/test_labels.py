@@ -11,9 +11,9 @@ import pytest
 
 from pygenome.cli import main
 from pygenome.errors import InputError
-from pygenome.labels import label
-from pygenome.simulate import Read, tss_reads, write_bam
-from pygenome.tracks import load_track
+from pygenome.io.tracks import load_track
+from pygenome.pipeline.simulate import Read, tss_reads, write_bam
+from pygenome.steps.label import label
 
 
 @pytest.fixture

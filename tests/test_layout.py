@@ -1,11 +1,11 @@
-"""What each step writes, declared once (pygenome/layout.py): contigs' file-name keys never collide, and the steps
+"""What each step writes, declared once (pygenome/io/layout.py): contigs' file-name keys never collide, and the steps
 write the files their declarations name."""
 
 import pytest
 
-from pygenome import layout
-from pygenome.baseline import baseline
-from pygenome.layout import file_keys, output, safe_name, suffixes
+from pygenome.io import layout
+from pygenome.io.layout import file_keys, output, safe_name, suffixes
+from pygenome.steps.baseline import baseline
 
 
 def test_file_keys_are_safe_and_never_collide():

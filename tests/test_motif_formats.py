@@ -9,7 +9,7 @@ import pytest
 from memelite.io import read_meme
 
 from pygenome.errors import InputError
-from pygenome.motifs.formats import Motif, consensus, information_content, probabilities, read_motifs, write_meme
+from pygenome.io.motifs import Motif, consensus, information_content, probabilities, read_motifs, write_meme
 from tests.conftest import shared_file
 
 MEME_HEADER = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"

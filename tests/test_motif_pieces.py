@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pygenome.attention import load_attention
 from pygenome.errors import InputError
-from pygenome.genome import Contig, decode, encode
-from pygenome.motifs.enrichment import best_scores, fisher_enrichment, log_odds, score_threshold
-from pygenome.motifs.extract import column_information, frequency_matrix, key_windows, top_keys, trim
-from pygenome.motifs.profiles import add_significance, head_profile, peaks
-from pygenome.motifs.recurrence import groups, similarity
-from pygenome.outputs import atomic_outputs, save_npz
-from pygenome.predict import _distance_to_nearest, control_queries
+from pygenome.interpret.enrichment import best_scores, fisher_enrichment, log_odds, score_threshold
+from pygenome.interpret.extract import column_information, frequency_matrix, key_windows, top_keys, trim
+from pygenome.interpret.profiles import add_significance, head_profile, peaks
+from pygenome.interpret.recurrence import groups, similarity
+from pygenome.io.attention import load_attention
+from pygenome.io.genome import Contig, decode, encode
+from pygenome.io.outputs import atomic_outputs, save_npz
+from pygenome.steps.predict import _distance_to_nearest, control_queries
 
 UNIFORM = np.full(4, 0.25)
 

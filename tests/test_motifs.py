@@ -13,7 +13,7 @@ import pytest
 from memelite.io import read_meme
 
 from pygenome.cli import main
-from pygenome.simulate import SIGMA70
+from pygenome.pipeline.simulate import SIGMA70
 from tests.conftest import write_planted_database, write_sites
 
 DECOY = Path(__file__).resolve().parents[1] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
@@ -39,7 +39,7 @@ def motif_run(trained, tmp_path_factory):
 
 
 def _rotated_labels(trained, folder):
-    from pygenome.labels import label
+    from pygenome.steps.label import label
 
     bed = write_sites(folder / "rotated.bed", trained["rotated_sites"])
     label(trained["rotated"], folder, "rotated", sites=bed, progress=False)

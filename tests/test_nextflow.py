@@ -4,7 +4,7 @@
 - Every ``.nf`` file parses with a real Nextflow parser (reftrace), and the pipeline keeps its rules: one resource
   label, a container of the package's version, a ``stub:`` and a ``versions`` topic per process; modules read no
   ``params`` and take ``ext.args``/``ext.prefix``; every module declares the outputs its step declares in
-  ``pygenome/layout.py``; every include resolves and every module is used.
+  ``pygenome/io/layout.py``; every include resolves and every module is used.
 - The samplesheet functions of ``subworkflows/local/utils_pygenome_pipeline`` run (Groovy, with Nextflow's ``Path``
   methods) on sheets with relative and absolute paths, on the local file system and on another one (a zip file's, as
   an ``s3://`` sheet would be: paths stay on it), find ``.bai``/``.csi``/``.crai`` indexes, and name row, column and
@@ -38,12 +38,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pygenome import __version__, layout
+from pygenome import __version__
 from pygenome.cli import _settings, build_parser
-from pygenome.genome import read_genome
-from pygenome.pipeline import MOTIFS_PREFIX, plan, read_params
-from pygenome.run import run
-from pygenome.samplesheet import Sample, read_samplesheet
+from pygenome.io import layout
+from pygenome.io.genome import read_genome
+from pygenome.io.samplesheet import Sample, read_samplesheet
+from pygenome.pipeline.plan import MOTIFS_PREFIX, plan, read_params
+from pygenome.pipeline.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
@@ -699,7 +700,7 @@ def test_the_test_profile_validates_and_its_samplesheet_reads():
 
 
 def test_the_multinode_launcher_rendezvous_from_slurm_variables():
-    from pygenome.slurm import first_host, rendezvous
+    from pygenome.pipeline.slurm import first_host, rendezvous
 
     assert first_host("gpu[03-05,07],cpu1") == "gpu03" and first_host("node7") == "node7"
     assert first_host("a-1,b-2") == "a-1"
@@ -707,5 +708,5 @@ def test_the_multinode_launcher_rendezvous_from_slurm_variables():
     assert options == ["--nnodes=2", "--rdzv-backend=c10d", "--rdzv-id=123456", "--rdzv-endpoint=gpu12:29856"]
     launcher = re.search(r'ext\.launcher\s*=\s*\{ "(.*)" \}', (ROOT / "nextflow.config").read_text()).group(1)
     words = shlex.split(launcher.replace("${params.multinode_exec}", "").replace("${params.max_gpus}", "4"))
-    assert words[:2] == ["srun", "--ntasks-per-node=1"] and words[-4:] == ["pygenome.slurm", "--nproc-per-node=4",
-                                                                          "-m", "pygenome"]
+    assert words[:2] == ["srun", "--ntasks-per-node=1"]
+    assert words[-4:] == ["pygenome.pipeline.slurm", "--nproc-per-node=4", "-m", "pygenome"]

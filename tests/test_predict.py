@@ -9,13 +9,13 @@ import torch
 
 from pygenome.cli import main
 from pygenome.errors import InputError
-from pygenome.evaluate import evaluate
-from pygenome.inference import attention_at, plan_streams, score_stretches
-from pygenome.labels import label
-from pygenome.models.transformer import Transformer, TransformerConfig
-from pygenome.predict import SiteCaller, call_predicted_sites
-from pygenome.sites import fraction_near
-from pygenome.tracks import Track, load_track
+from pygenome.io.sites import fraction_near
+from pygenome.io.tracks import Track, load_track
+from pygenome.model.inference import attention_at, plan_streams, score_stretches
+from pygenome.model.transformer import Transformer, TransformerConfig
+from pygenome.steps.evaluate import evaluate
+from pygenome.steps.label import label
+from pygenome.steps.predict import SiteCaller, call_predicted_sites
 from tests.conftest import write_sites
 
 TOLERANCE = 1e-5  # float32 streaming against one float32 forward: the same arithmetic, summed in other orders

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from pygenome.alignments import ReadOptions, count_signal, open_alignments
-from pygenome.genome import read_genome
+from pygenome.io.alignments import ReadOptions, count_signal, open_alignments
+from pygenome.io.genome import read_genome
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.shared_data

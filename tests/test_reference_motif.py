@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pygenome.motifs.compare import best_matches, compare
-from pygenome.motifs.formats import consensus, read_motifs
+from pygenome.interpret.compare import best_matches, compare
+from pygenome.io.motifs import consensus, read_motifs
 from tests.conftest import shared_file
 
 REPOSITORY = Path(__file__).resolve().parents[1]

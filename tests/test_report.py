@@ -14,17 +14,17 @@ import pytest
 import torch
 from PIL import Image
 
-from pygenome.baseline import baseline
 from pygenome.cli import main
-from pygenome.data import GenomeInput
 from pygenome.errors import InputError
-from pygenome.evaluate import evaluate
-from pygenome.labels import label
-from pygenome.motifs.step import find_motifs
-from pygenome.predict import predict
-from pygenome.report import report
-from pygenome.simulate import promoter_genome, tss_seq_libraries, write_bam, write_fasta
-from pygenome.train import configs, train
+from pygenome.model.windows import GenomeInput
+from pygenome.pipeline.simulate import promoter_genome, tss_seq_libraries, write_bam, write_fasta
+from pygenome.steps.baseline import baseline
+from pygenome.steps.evaluate import evaluate
+from pygenome.steps.label import label
+from pygenome.steps.motifs import find_motifs
+from pygenome.steps.predict import predict
+from pygenome.steps.report import report
+from pygenome.steps.train import configs, train
 from tests.conftest import write_planted_database, write_sites
 from tests.test_motifs import DECOY
 

@@ -20,11 +20,11 @@ from safetensors.torch import load_file
 
 from pygenome.cli import main
 from pygenome.errors import InputError
-from pygenome.genome import read_genome
-from pygenome.pipeline import read_params
-from pygenome.run import run
-from pygenome.samplesheet import read_samplesheet
-from pygenome.sites import fraction_near, read_sites_bed
+from pygenome.io.genome import read_genome
+from pygenome.io.samplesheet import read_samplesheet
+from pygenome.io.sites import fraction_near, read_sites_bed
+from pygenome.pipeline.plan import read_params
+from pygenome.pipeline.run import run
 from tests.conftest import write_planted_database
 
 TRAINING = {"n_layers": 2, "n_heads": 4, "d_model": 16, "d_head": 8, "context": 64, "steps": 1000, "batch_size": 8,
@@ -181,8 +181,8 @@ def test_odd_contig_names_stay_values_and_never_share_files(tmp_path):
     """A contig named like an option (--x) is still the value of --contig; names whose safe forms coincide (ctg_1,
     ctg|1) get files of their own."""
     from pygenome.cli import build_parser
-    from pygenome.pipeline import plan
-    from pygenome.samplesheet import Sample
+    from pygenome.io.samplesheet import Sample
+    from pygenome.pipeline.plan import plan
 
     sample = Sample(id="g", fasta=str(tmp_path / "g.fa"), sites=str(tmp_path / "s.bed"))
     tasks = {task.key: task for task in plan([sample], {"g": ["--x", "ctg_1", "ctg|1"]}, tmp_path, read_params())}

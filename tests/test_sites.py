@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from pygenome.errors import InputError
-from pygenome.genome import read_genome
-from pygenome.sites import call_sites, read_intervals, read_sites_bed, site_labels, write_sites_bed
+from pygenome.io.genome import read_genome
+from pygenome.io.sites import call_sites, read_intervals, read_sites_bed, site_labels, write_sites_bed
 
 
 def signal_with(length, plus=(), minus=()):

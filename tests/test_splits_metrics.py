@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from pygenome.errors import InputError
-from pygenome.losses import focal_loss_sum, weighted_ce_sum
-from pygenome.metrics import average_precision, precision_recall_curve, roc_auc, roc_curve
-from pygenome.splits import SETS, set_mask, split_genome
+from pygenome.model.losses import focal_loss_sum, weighted_ce_sum
+from pygenome.model.metrics import average_precision, precision_recall_curve, roc_auc, roc_curve
+from pygenome.model.splits import SETS, set_mask, split_genome
 
 CONTIGS = [{"name": "chrom", "length": 10_000}, {"name": "plasmid", "length": 1_000}]
 

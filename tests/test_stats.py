@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pygenome.errors import InputError
-from pygenome.stats import benjamini_hochberg
+from pygenome.interpret.stats import benjamini_hochberg
 
 
 def test_benjamini_hochberg_by_hand():

@@ -3,8 +3,8 @@ import pyBigWig
 import pytest
 
 from pygenome.errors import InputError
-from pygenome.genome import read_genome
-from pygenome.tracks import (
+from pygenome.io.genome import read_genome
+from pygenome.io.tracks import (
     Track,
     check_same_genome,
     export_track,

@@ -13,16 +13,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from pygenome import train as train_module
 from pygenome.cli import main
-from pygenome.data import IGNORE, GenomeInput, WindowSampler, read_inputs, strands
 from pygenome.errors import InputError
-from pygenome.genome import decode, encode, reverse_complement
-from pygenome.labels import label
-from pygenome.model_store import load_model
-from pygenome.simulate import promoter_genome, write_fasta
-from pygenome.splits import split_genome
-from pygenome.train import configs, train
+from pygenome.io.genome import decode, encode, reverse_complement
+from pygenome.model import load_model
+from pygenome.model.splits import split_genome
+from pygenome.model.windows import IGNORE, GenomeInput, WindowSampler, read_inputs, strands
+from pygenome.pipeline.simulate import promoter_genome, write_fasta
+from pygenome.steps import train as train_module
+from pygenome.steps.label import label
+from pygenome.steps.train import configs, train
 from tests.conftest import write_sites
 
 FAST = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 60, "batch_size": 8,

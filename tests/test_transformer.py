@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from pygenome.errors import InputError
-from pygenome.models.transformer import Transformer, TransformerConfig
+from pygenome.model.transformer import Transformer, TransformerConfig
 
 SMALL = TransformerConfig(n_layers=2, n_heads=3, d_model=16, d_head=8, conv_kernel=5, context=24, shift=4,
                           d_feed_forward=32)

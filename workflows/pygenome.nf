@@ -3,7 +3,7 @@
  * genome × contig) → BASELINE (per genome) → EVALUATE (per model) → MOTIFS (every genome) → REPORT.
  *
  * Every process is one `pygenome <step>` call, the command `pygenome run` plans for the same task
- * (pygenome/pipeline.py), into the same output layout (conf/modules.config). Genomes keep their samplesheet order,
+ * (pygenome/pipeline/plan.py), into the same output layout (conf/modules.config). Genomes keep their samplesheet order,
  * contigs their FASTA order, wherever several are gathered.
  */
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pygenome.genome import encode, read_genome, reverse_complement, windows
-from pygenome.motifs.formats import Motif, consensus, write_meme
-from pygenome.sites import read_sites_bed
+from pygenome.io.genome import encode, read_genome, reverse_complement, windows
+from pygenome.io.motifs import Motif, consensus, write_meme
+from pygenome.io.sites import read_sites_bed
 
 NAME = "sigma70_minus10.Ecoli_Thomason2015"
 UPSTREAM = 20  # nt before the TSS searched for the box

@@ -5,7 +5,7 @@
 - ``beta``: a 40 kb circular chromosome with 200 planted TSS given as known sites (``beta.bed``) and a 3 kb random
   circular plasmid (a second contig, so that prediction scatters over contigs).
 
-Every promoter holds TTGACA at -35..-30 and TATAAT at -12..-7 (``pygenome.simulate.promoter_genome``). The
+Every promoter holds TTGACA at -35..-30 and TATAAT at -12..-7 (``pygenome.pipeline.simulate.promoter_genome``). The
 samplesheet uses paths relative to its own folder. Run from the repository root:
 ``python assets/test/make_test_data.py``; the same code gives the same bytes.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pygenome.simulate import promoter_genome, random_sequence, tss_seq_libraries, write_bam, write_fasta
+from pygenome.pipeline.simulate import promoter_genome, random_sequence, tss_seq_libraries, write_bam, write_fasta
 
 FOLDER = Path(__file__).resolve().parent
 

@@ -1,1 +1,0 @@
-"""Motifs from attention heads: formats, comparison with known motifs, ..."""
