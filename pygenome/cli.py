@@ -112,19 +112,21 @@ def _run_label(args) -> None:
 def _add_export(steps) -> None:
     parser = steps.add_parser(
         "export", help="a track → stranded bigWig or bedGraph, or a label track → BED of sites",
-        description="Export a pygenome track: <out>.plus.<ext> and <out>.minus.<ext> for bigwig and bedgraph; "
-                    "<out>.bed (one line per labelled position) for bed.",
+        description="Export a pygenome track: <prefix>.plus.<ext> and <prefix>.minus.<ext> for bigwig and "
+                    "bedgraph; <prefix>.bed (one line per labelled position) for bed, in --outdir.",
         formatter_class=_Formatter)
     parser.add_argument("track", help="a *.track.npz file")
     parser.add_argument("--format", choices=("bigwig", "bedgraph", "bed"), default="bigwig")
-    parser.add_argument("--out", required=True, help="output path prefix")
+    parser.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
+    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
     parser.set_defaults(func=_run_export)
 
 
 def _run_export(args) -> None:
     from pygenome.io.tracks import export_track, load_track
 
-    export_track(load_track(args.track), args.out, args.format)
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    export_track(load_track(args.track), args.outdir / args.prefix, args.format)
 
 
 def _add_train(steps) -> None:
@@ -261,7 +263,7 @@ def _add_evaluate(steps) -> None:
                                                                           "allowed, e.g. one per contig)")
     parser.add_argument("--labels", required=True, nargs="+", help="*.labels.track.npz, one per genome")
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--set", dest="which", choices=("test", "validation", "all"), default="test",
+    parser.add_argument("--held-out", dest="which", choices=("test", "validation", "all"), default="test",
                         help="positions evaluated; all: for a genome the model was not trained on")
     parser.add_argument("--tolerance", type=int, default=10, help="nt within which a predicted site hits a label")
     parser.add_argument("--distance", type=int, default=10, help="nt between predicted peaks")
@@ -475,7 +477,8 @@ def _add_report(steps) -> None:
         description="Write one HTML page, readable offline (images and style embedded), of the outputs given: inputs "
                     "and checksums, label QC, training curves, evaluation curves and attention-head motifs.",
         formatter_class=_Formatter)
-    parser.add_argument("--out", required=True, type=Path, metavar="HTML", help="the HTML file to write")
+    parser.add_argument("--outdir", required=True, type=Path, help="folder of the page")
+    parser.add_argument("--prefix", default="report", type=_prefix, help="the page is <prefix>.html")
     parser.add_argument("--title", default="pygenome report", help="the page title")
     parser.add_argument("--description", default="", help="a paragraph under the title (plain text)")
     parser.add_argument("--label-qc", nargs="+", default=[], type=Path, metavar="QC_JSON",
@@ -494,9 +497,11 @@ def _add_report(steps) -> None:
 
 
 def _run_report(args) -> None:
+    from pygenome.io.layout import output
     from pygenome.steps.report import report
 
-    report(args.out, title=args.title, description=args.description, label_qc=args.label_qc, model_dirs=args.model,
+    page = output("report", "report").path(args.outdir, args.prefix)
+    report(page, title=args.title, description=args.description, label_qc=args.label_qc, model_dirs=args.model,
            evaluation_dirs=args.evaluation, motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix,
            attribution_dir=args.attribution, attribution_prefix=args.attribution_prefix)
 

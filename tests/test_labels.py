@@ -154,7 +154,8 @@ def test_empty_bam_and_nothing_to_label(tmp_path, contigs, fasta, capsys):
 def test_export_subcommand(tmp_path, fasta, tss_bam):
     out = tmp_path / "out"
     assert run_label("--fasta", fasta, "--bam", tss_bam, "--outdir", out, "--prefix", "g") == 0
-    assert main(["export", str(out / "g.signal.track.npz"), "--format", "bigwig", "--out", str(out / "g")]) == 0
+    assert main(["export", str(out / "g.signal.track.npz"), "--format", "bigwig", "--outdir", str(out),
+                 "--prefix", "g"]) == 0
     assert (out / "g.plus.bw").exists() and (out / "g.minus.bw").exists()
 
 

@@ -138,7 +138,8 @@ def test_the_report_sets_attribution_motifs_beside_the_heads_that_agree(motif_ru
                  "--topology", "circular", "--sites", str(trained["labels"]), "--max-sites", "40", "--method",
                  "saliency", "--outdir", str(motif_run / "attribute"), "--prefix", "g", "--quiet"]) == 0
     out = motif_run / "report.html"
-    assert main(["report", "--out", str(out), "--motifs", str(motif_run / "a"), "--motifs-prefix", "m",
+    assert main(["report", "--outdir", str(motif_run), "--prefix", "report", "--motifs", str(motif_run / "a"),
+                 "--motifs-prefix", "m",
                  "--attribution", str(motif_run / "attribute"), "--attribution-prefix", "g"]) == 0
     page = out.read_text()
     section = page[page.index('<section id="attribution">'):]

@@ -170,7 +170,7 @@ def test_evaluate_per_contig_predictions_and_untrained_genomes(tmp_path, trained
     label(trained["rotated"], tmp_path, "rotated", sites=rotated_bed, topology="circular", progress=False)
     arguments = [trained["folder"] / "model", [tmp_path / "pred" / "p.scores.track.npz"],
                  [tmp_path / "rotated.labels.track.npz"], tmp_path / "eval"]
-    with pytest.raises(InputError, match="not trained on this genome.*--set all"):
+    with pytest.raises(InputError, match="not trained on this genome.*--held-out all"):
         evaluate(*arguments)
     figures = evaluate(*arguments, which="all")
     assert figures["overall"]["positions"] == 120_000 and figures["overall"]["roc_auc"] > 0.8

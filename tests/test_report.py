@@ -159,7 +159,7 @@ def test_the_same_inputs_give_the_same_bytes_and_the_cli_too(page, inputs, tmp_p
     path, _ = page
     again = report(tmp_path / "again.html", **inputs)
     assert again.read_bytes() == path.read_bytes()
-    arguments = ["report", "--out", str(tmp_path / "cli.html"), "--title", inputs["title"], "--label-qc",
+    arguments = ["report", "--outdir", str(tmp_path), "--prefix", "cli", "--title", inputs["title"], "--label-qc",
                  *map(str, inputs["label_qc"]), "--model", str(inputs["model_dirs"][0]), "--evaluation",
                  str(inputs["evaluation_dirs"][0]), "--motifs", str(inputs["motifs_dir"]), "--motifs-prefix", "run"]
     assert main(arguments) == 0
@@ -212,7 +212,7 @@ def test_missing_or_unpaired_motif_inputs_are_refused(inputs, tmp_path, capsys):
         report(tmp_path / "r.html", title="T", motifs_dir=inputs["motifs_dir"])
     with pytest.raises(InputError, match="nothing to report"):
         report(tmp_path / "r.html", title="T")
-    assert main(["report", "--out", str(tmp_path / "r.html"), "--model", str(tmp_path / "nowhere")]) == 2
+    assert main(["report", "--outdir", str(tmp_path), "--prefix", "r", "--model", str(tmp_path / "nowhere")]) == 2
     assert "nowhere/config.json: not found" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
 

@@ -27,6 +27,7 @@ DEFAULT_DECOY = Path(__file__).resolve().parents[1] / "data" / "jaspar2024_core_
 MODEL_SCOPES = ("per_genome", "joint")
 MOTIFS_PREFIX = "survey"  # the motifs step's prefix (the Nextflow MOTIFS task's meta.id too)
 REPORT_PREFIX = "report"
+PROGRESS_BARS = ("label", "train", "predict", "motifs")  # the steps with a --quiet option
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,19 @@ def read_params(config=None, **overrides) -> Params:
 @dataclass(frozen=True)
 class Task:
     """One pygenome command: ``key`` names it (``<step>/<unit>``), ``argv`` its arguments after ``pygenome``,
-    ``inputs`` the files it reads and ``outputs`` those it writes (all present once it has run)."""
+    ``inputs`` the files it reads and ``outputs`` those it writes (all present once it has run); ``checkpoints``: the
+    folder whose checkpoints an interrupted run of it resumes from (a training's model folder), if any."""
 
     key: str
     argv: list
     inputs: list
     outputs: list
+    checkpoints: str | None = None
+
+    @property
+    def progress_bar(self) -> bool:
+        """Whether the step shows a progress bar (which ``--quiet`` turns off)."""
+        return self.argv[0] in PROGRESS_BARS
 
 
 def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: Params) -> list[Task]:
@@ -100,7 +108,7 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
         tasks.append(Task(f"train/{model}", ["train", *genome_args, "--preset", params.preset, *settings,
                                              "--outdir", str(model_dir), *threads],
                           [p for s in members for p in (s.fasta, _labels(out, s))],
-                          _outputs("train", model_dir)))
+                          _outputs("train", model_dir), checkpoints=str(model_dir)))
     attention = {}
     prefixes = {s.id: [f"{s.id}.{key}" for key in file_keys(contigs[s.id])] for s in samples}
     for sample in samples:
@@ -149,7 +157,8 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
     qcs = [str(layout.output("label", "qc").path(out / "label", s.id)) for s in samples]
     description = ["--description", params.description] if params.description else []
     page = layout.output("report", "report").path(out, REPORT_PREFIX)
-    tasks.append(Task("report", ["report", "--out", str(page), "--title", params.title, *description,
+    tasks.append(Task("report", ["report", "--outdir", str(out), "--prefix", REPORT_PREFIX, "--title", params.title,
+                                 *description,
                                  "--label-qc", *qcs, "--model", *model_dirs, "--evaluation", *evaluations,
                                  "--motifs", str(motifs), "--motifs-prefix", MOTIFS_PREFIX],
                       [*qcs, *(path for m in model_dirs for path in _outputs("train", m, names=("config",))),

@@ -36,7 +36,6 @@ from pygenome.io.outputs import atomic_outputs, folder_lock, write_json
 from pygenome.io.samplesheet import read_samplesheet
 from pygenome.pipeline.plan import Params, plan
 
-QUIET = ("label", "train", "predict", "motifs")  # the steps with a progress bar (--quiet turns it off)
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # passed on to the running task, then the run stops
 
 
@@ -72,8 +71,8 @@ def _run(tasks, samplesheet, outdir: Path, record: Path, params: Params, progres
             continue
         argv = list(task.argv)
         note = ""
-        if task.key.startswith("train/"):
-            folder = Path(argv[argv.index("--outdir") + 1])
+        if task.checkpoints:
+            folder = Path(task.checkpoints)
             if _read_json(started_path) == identity and (folder / "checkpoints" / "last.pt").exists():
                 argv.append("--resume")  # the same training was interrupted: go on from its last checkpoint
                 note = " (resumed)"
@@ -88,7 +87,7 @@ def _run(tasks, samplesheet, outdir: Path, record: Path, params: Params, progres
         _write_stamp(started_path, identity)
         say(f"[{number}/{len(tasks)}] {task.key}: pygenome {argv[0]} ...{note}")
         start = time.perf_counter()
-        if not progress and argv[0] in QUIET:
+        if not progress and task.progress_bar:
             argv.append("--quiet")
         returncode = _run_task([sys.executable, "-m", "pygenome", *argv])
         if returncode != 0:

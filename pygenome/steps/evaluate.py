@@ -66,7 +66,7 @@ def evaluate(model_dir, predictions, labels, outdir, which: str = "test", tolera
         genome_id = by_checksum.get(checksum)
         if genome_id is None and which != "all":
             raise InputError(f"{score_track.genome['path']}: the model was not trained on this genome, so it has no "
-                             "held-out regions; evaluate it with --set all")
+                             "held-out regions; evaluate it with --held-out all")
         baseline_track = baseline_scores.get(checksum)
         if baseline and baseline_track is None:
             raise InputError(f"{score_track.genome['path']}: no baseline track for this genome among "

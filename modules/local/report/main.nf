@@ -17,7 +17,7 @@ process REPORT {
     def heads = [motifs].flatten().find { file -> file.name.endsWith('.heads.tsv') }
     def motifs_prefix = heads.name.replaceAll(/\.heads\.tsv$/, '')
     """
-    pygenome report --out ${prefix}.html ${args} --label-qc ${[qcs].flatten().join(' ')} \\
+    pygenome report --outdir . --prefix ${prefix} ${args} --label-qc ${[qcs].flatten().join(' ')} \\
         --model ${[models].flatten().join(' ')} --evaluation ${[evaluations].flatten().join(' ')} \\
         --motifs motifs --motifs-prefix ${motifs_prefix}
     """
