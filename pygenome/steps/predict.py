@@ -117,9 +117,9 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
             if bedgraph:
                 write_bedgraph(track, temp[f"scores.{word}.bedgraph"], strand)
         if attention is not None:
+            sites = attention_sites if attention_sites in (None, "predicted") else Path(attention_sites).name
             save_attention(temp["attention.npz"], *attention, meta={
-                "model": record["model"], "genome": genome_meta(genome), "sites": str(attention_sites),
-                "producer": producer})
+                "model": record["model"], "genome": genome_meta(genome), "sites": sites, "producer": producer})
     return summary
 
 
