@@ -171,7 +171,7 @@ def folder_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
                 break  # (else its holder removed it as this opened it: lock the new one)
             handle.close()
     except OSError as error:
-        if error.errno not in _FULL + _DENIED + _NOT_A_FOLDER:
+        if not _writing(error, [path]):
             raise
         raise InputError(write_error(error, path.parent)) from error
     with handle:
