@@ -25,6 +25,55 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+FASTA_HELP = "genome FASTA (plain, gzip or bgzip)"
+TOPOLOGY_HELP = "contig topology; auto: circular where the FASTA header says [topology=circular]"
+
+
+def _genome_options(parser, contigs: str | None = None, fasta_help: str = FASTA_HELP) -> None:
+    """``--fasta`` and ``--topology``, and ``--contig`` where ``contigs`` says what the step does with one."""
+    parser.add_argument("--fasta", required=True, help=fasta_help)
+    if contigs:
+        parser.add_argument("--contig", action="append", dest="contigs", metavar="NAME",
+                            help=f"{contigs} only this contig (repeatable; default: every contig)")
+    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help=TOPOLOGY_HELP)
+
+
+def _model_option(parser, what: str = "a model folder from pygenome train") -> None:
+    parser.add_argument("--model", required=True, type=Path, help=what)
+
+
+def _output_options(parser, prefix_help: str = "output file name prefix", folder_help: str = "folder for the outputs",
+                    prefix_default: str | None = None) -> None:
+    """``--outdir`` and ``--prefix``: every output is ``<outdir>/<prefix>.<name>``."""
+    parser.add_argument("--outdir", required=True, type=Path, help=folder_help)
+    parser.add_argument("--prefix", required=prefix_default is None, default=prefix_default, type=_prefix,
+                        help=prefix_help)
+
+
+def _running_options(parser, threads_help: str = "CPU threads (default: PyTorch's)", quiet: bool = True,
+                     device: bool = False) -> None:
+    """``--threads``, and ``--quiet`` (no progress bar) and ``--device`` where the step has them."""
+    if device:
+        parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                            help="auto: CUDA where PyTorch sees a GPU")
+    parser.add_argument("--threads", type=int, help=threads_help)
+    if quiet:
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _database_option(parser, what: str) -> None:
+    parser.add_argument("--database", nargs="+", default=[], dest="databases", metavar="MOTIFS",
+                        help=f"known motifs (MEME or TRANSFAC, plain or gzip) to match {what} against")
+
+
+def _torch_threads(args) -> None:
+    """Applies ``--threads`` to PyTorch (the steps that run a model)."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pygenome", description="Learn where things happen in prokaryotic genomes, and explain why.")
@@ -53,18 +102,12 @@ def _add_label(steps) -> None:
                     "per-nucleotide labels; turn peak files into binned labels. Coordinates are 0-based.",
         formatter_class=_Formatter)
     inputs = parser.add_argument_group("inputs")
-    inputs.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
+    _genome_options(inputs, contigs="label")
     inputs.add_argument("--bam", help="coordinate-sorted, indexed BAM or CRAM of the (treated) library")
     inputs.add_argument("--control-bam", help="control library (e.g. TEX- or untreated) for the enrichment test")
     inputs.add_argument("--sites", help="BED of known sites (e.g. annotated TSS); the 5' end of each interval")
     inputs.add_argument("--peaks", nargs="+", default=[], help="BED/narrowPeak files, one binned-label task each")
-    inputs.add_argument("--contig", action="append", dest="contigs", metavar="NAME",
-                        help="label only this contig (repeatable; default: every contig)")
-    inputs.add_argument("--topology", choices=TOPOLOGIES, default="auto",
-                        help="contig topology; auto: circular where the FASTA header says [topology=circular]")
-    outputs = parser.add_argument_group("outputs")
-    outputs.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
-    outputs.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix, e.g. the genome id")
+    _output_options(parser.add_argument_group("outputs"), "output file name prefix, e.g. the genome id")
     reads = parser.add_argument_group("reads")
     reads.add_argument("--signal", choices=SIGNALS, default="five_prime", help="what each read contributes")
     reads.add_argument("--strandedness", choices=STRANDEDNESS, default="forward",
@@ -88,8 +131,7 @@ def _add_label(steps) -> None:
     binning.add_argument("--min-overlap", type=float, default=0.5, help="fraction of a bin a peak must cover")
     run = parser.add_argument_group("running")
     run.add_argument("--build-index", action="store_true", help="index an unindexed BAM/CRAM instead of failing")
-    run.add_argument("--threads", type=int, default=1, help="processes reading alignments")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _running_options(run, "processes reading alignments (default: 1)")
     parser.set_defaults(func=_run_label)
 
 
@@ -104,7 +146,7 @@ def _run_label(args) -> None:
           peaks=args.peaks, contigs=args.contigs, topology=args.topology, reads=reads,
           calling=SiteCalling(args.min_count, args.distance, args.min_enrichment, args.pseudocount),
           binning=Binning(args.bin_length, args.bin_stride, args.min_overlap), build_index=args.build_index,
-          workers=args.threads, progress=not args.quiet)
+          workers=args.threads or 1, progress=not args.quiet)
     for warning in qc["warnings"]:
         print(f"pygenome label: warning: {warning}", file=sys.stderr)
 
@@ -117,8 +159,7 @@ def _add_export(steps) -> None:
         formatter_class=_Formatter)
     parser.add_argument("track", help="a *.track.npz file")
     parser.add_argument("--format", choices=("bigwig", "bedgraph", "bed"), default="bigwig")
-    parser.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
-    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
+    _output_options(parser)
     parser.set_defaults(func=_run_export)
 
 
@@ -147,16 +188,12 @@ def _add_train(steps) -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
                         help="settings over the preset and --config, e.g. steps=500 n_layers=2 (values as JSON)")
     parser.add_argument("--resume", action="store_true", help="continue from the folder's last checkpoint")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--threads", type=int, help="CPU threads per process (default: PyTorch's)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _running_options(parser, "CPU threads per process (default: PyTorch's)", device=True)
     parser.set_defaults(func=_run_train)
 
 
 def _run_train(args) -> None:
     import json
-
-    import torch
 
     from pygenome.model.windows import GenomeInput
     from pygenome.steps.train import configs, train
@@ -171,8 +208,7 @@ def _run_train(args) -> None:
             raise InputError(f"{args.config}: expected a JSON object of settings, e.g. "
                              '{"training": {"steps": 500}}')
     overrides.update(_settings(args.set))
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    _torch_threads(args)
     model_config, train_config = configs(args.preset, overrides)
     train([GenomeInput(*genome) for genome in args.genome], args.outdir, model_config, train_config,
           resume=args.resume, device=args.device, progress=not args.quiet)
@@ -209,13 +245,9 @@ def _add_predict(steps) -> None:
                     "wrapping the origin of circular contigs), call sites, and keep the attention of every layer "
                     "and head at query sites.",
         formatter_class=_Formatter)
-    parser.add_argument("--model", required=True, type=Path, help="a model folder from pygenome train")
-    parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
-    parser.add_argument("--contig", action="append", dest="contigs", metavar="NAME",
-                        help="predict only this contig (repeatable; default: every contig)")
-    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
-    parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix, e.g. <genome>.<contig>")
+    _model_option(parser)
+    _genome_options(parser, contigs="predict")
+    _output_options(parser, "output file name prefix, e.g. <genome>.<contig>")
     parser.add_argument("--call", choices=("peaks", "threshold", "top_k"), default="peaks",
                         help="peaks: local maxima >= --min-score, --distance apart; threshold: every position >= "
                              "--min-score; top_k: the --top-k highest peaks")
@@ -229,22 +261,17 @@ def _add_predict(steps) -> None:
                              "(default: as many as sites, at least 500)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the control positions")
     parser.add_argument("--bedgraph", action="store_true", help="also write stranded bedGraph")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                         help="auto: bf16 autocast on GPU, fp32 on CPU")
     parser.add_argument("--batch-size", type=int, help="streams per forward (default: 16 on CPU, 128 on GPU)")
-    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _running_options(parser, device=True)
     parser.set_defaults(func=_run_predict)
 
 
 def _run_predict(args) -> None:
-    import torch
-
     from pygenome.steps.predict import SiteCaller, predict
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    _torch_threads(args)
     predict(args.model, args.fasta, args.outdir, args.prefix, contigs=args.contigs, topology=args.topology,
             caller=SiteCaller(args.call, args.min_score, args.distance, args.top_k),
             attention_sites=args.attention_sites, attention_controls=args.attention_controls, seed=args.seed,
@@ -262,7 +289,7 @@ def _add_evaluate(steps) -> None:
     parser.add_argument("--predictions", required=True, nargs="+", help="*.scores.track.npz (several per genome "
                                                                           "allowed, e.g. one per contig)")
     parser.add_argument("--labels", required=True, nargs="+", help="*.labels.track.npz, one per genome")
-    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
     parser.add_argument("--held-out", dest="which", choices=("test", "validation", "all"), default="test",
                         help="positions evaluated; all: for a genome the model was not trained on")
     parser.add_argument("--tolerance", type=int, default=10, help="nt within which a predicted site hits a label")
@@ -276,8 +303,8 @@ def _add_evaluate(steps) -> None:
 def _run_evaluate(args) -> None:
     from pygenome.steps.evaluate import evaluate
 
-    evaluate(args.model, args.predictions, args.labels, args.outdir, args.which, args.tolerance, args.distance,
-             baseline=args.baseline)
+    evaluate(args.model, args.predictions, args.labels, args.outdir, which=args.which, tolerance=args.tolerance,
+             distance=args.distance, baseline=args.baseline)
 
 
 def _add_attribute(steps) -> None:
@@ -290,43 +317,35 @@ def _add_attribute(steps) -> None:
                     "(<prefix>.one_hot.npz and <prefix>.<method>.npz, as TF-MoDISco reads them), a site table, a JSON "
                     "summary and attribution logos.",
         formatter_class=_Formatter)
-    parser.add_argument("--model", required=True, type=Path, help="a model folder from pygenome train")
-    parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
+    _model_option(parser)
+    _genome_options(parser, contigs="attribute sites on")
     parser.add_argument("--sites", required=True, metavar="SOURCE",
                         help="a BED file, or a label track (*.labels.track.npz: every labelled position)")
-    parser.add_argument("--contig", action="append", dest="contigs", metavar="NAME",
-                        help="only sites on this contig (repeatable; default: every contig)")
-    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
     parser.add_argument("--max-sites", type=int, help="at most this many sites (the first in genome order)")
     parser.add_argument("--method", nargs="+", dest="methods", choices=METHODS, default=list(METHODS))
     parser.add_argument("--reference", choices=REFERENCES, default="dinucleotide_shuffle",
                         help="the reference of integrated gradients")
     parser.add_argument("--steps", type=int, default=50, help="integration intervals of integrated gradients")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffled references")
-    parser.add_argument("--database", nargs="+", default=[], dest="databases", metavar="MOTIFS",
-                        help="known motifs (MEME or TRANSFAC) to match the attribution motifs against")
+    _database_option(parser, "the attribution motifs")
     parser.add_argument("--plot-sites", type=int, default=3, help="attribution logos for the first N sites")
     parser.add_argument("--plot-span", type=int, nargs=2, default=[-50, 25], metavar=("FROM", "TO"),
                         help="offsets from the site shown in the logos")
-    parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
-    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _output_options(parser)
+    _running_options(parser)
     parser.set_defaults(func=_run_attribute)
 
 
 def _run_attribute(args) -> None:
     import json
 
-    import torch
-
     from pygenome.steps.attribute import attribute
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    summary = attribute(args.model, args.fasta, args.sites, args.outdir, args.prefix, args.methods, args.reference,
-                        args.steps, args.seed, args.contigs, args.topology, args.max_sites, args.plot_sites,
-                        tuple(args.plot_span), args.databases, not args.quiet)
+    _torch_threads(args)
+    summary = attribute(args.model, args.fasta, args.sites, args.outdir, args.prefix, methods=args.methods,
+                        reference=args.reference, steps=args.steps, seed=args.seed, contigs=args.contigs,
+                        topology=args.topology, max_sites=args.max_sites, plot_sites=args.plot_sites,
+                        plot_span=tuple(args.plot_span), databases=args.databases, progress=not args.quiet)
     print(json.dumps({key: summary[key] for key in ("sites", "window", "methods")} |
                      ({"integrated_gradients": summary["integrated_gradients"]} if "integrated_gradients" in summary
                       else {})))
@@ -340,9 +359,8 @@ def _add_gia(steps) -> None:
                     "the mean change of the model's log-odds with its 95%% CI, beside a shuffled control; with "
                     "--second, scan the spacer between a second motif upstream and the first.",
         formatter_class=_Formatter)
-    parser.add_argument("--model", required=True, type=Path, help="a model folder from pygenome train")
-    parser.add_argument("--fasta", required=True, help="the genome whose windows make the backgrounds")
-    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
+    _model_option(parser)
+    _genome_options(parser, fasta_help="the genome whose windows make the backgrounds (FASTA)")
     parser.add_argument("--motif", required=True, help="a word (e.g. TATAAT) or a MEME/TRANSFAC file")
     parser.add_argument("--motif-name", help="the motif of the --motif file")
     parser.add_argument("--at", nargs="+", type=int, default=[-12], metavar="OFFSET",
@@ -352,25 +370,22 @@ def _add_gia(steps) -> None:
     parser.add_argument("--spacings", nargs=2, type=int, metavar=("FROM", "TO"),
                         help="spacers (nt between the second motif's end and the first's start), both included")
     parser.add_argument("--backgrounds", type=int, default=500, help="shuffled background windows")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
-    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the background windows and their shuffles")
+    _output_options(parser)
+    _running_options(parser, quiet=False)
     parser.set_defaults(func=_run_gia)
 
 
 def _run_gia(args) -> None:
     import json
 
-    import torch
-
     from pygenome.steps.gia import gia
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    _torch_threads(args)
     spacings = range(args.spacings[0], args.spacings[1] + 1) if args.spacings else ()
-    summary = gia(args.model, args.fasta, args.outdir, args.prefix, args.motif, args.motif_name, args.at,
-                  args.second, args.second_name, spacings, args.backgrounds, args.seed, args.topology)
+    summary = gia(args.model, args.fasta, args.outdir, args.prefix, args.motif, motif_name=args.motif_name,
+                  offsets=args.at, second=args.second, second_name=args.second_name, spacings=spacings,
+                  backgrounds=args.backgrounds, seed=args.seed, topology=args.topology)
     print(json.dumps({key: value for key, value in summary.items() if key != "effects"}))
 
 
@@ -381,16 +396,13 @@ def _add_filters(steps) -> None:
                     "windows at the sites where its activation exceeds --threshold times its largest, write the "
                     "counts as MEME motifs with logos, and match them against known motifs.",
         formatter_class=_Formatter)
-    parser.add_argument("--model", required=True, type=Path, help="a CNN model folder from pygenome train")
-    parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
+    _model_option(parser, "a CNN model folder from pygenome train (--preset cnn)")
+    _genome_options(parser)
     parser.add_argument("--sites", required=True, metavar="SOURCE", help="a BED file or a label track")
-    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
-    parser.add_argument("--database", nargs="+", default=[], dest="databases", metavar="MOTIFS",
-                        help="known motifs (MEME or TRANSFAC) to match the filters against")
+    _database_option(parser, "the filters")
     parser.add_argument("--threshold", type=float, default=0.5, help="fraction of a filter's largest activation")
     parser.add_argument("--min-sites", type=int, default=10, help="subsequences a written filter needs at least")
-    parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
+    _output_options(parser)
     parser.set_defaults(func=_run_filters)
 
 
@@ -399,8 +411,8 @@ def _run_filters(args) -> None:
 
     from pygenome.steps.filters import filters
 
-    print(json.dumps(filters(args.model, args.fasta, args.sites, args.outdir, args.prefix, args.databases,
-                             args.threshold, args.min_sites, args.topology)))
+    print(json.dumps(filters(args.model, args.fasta, args.sites, args.outdir, args.prefix, databases=args.databases,
+                             threshold=args.threshold, min_sites=args.min_sites, topology=args.topology)))
 
 
 def _add_baseline(steps) -> None:
@@ -412,14 +424,12 @@ def _add_baseline(steps) -> None:
                     "consensus base and 0.1 on the others, or --motif-name of --motif. Writes "
                     "<prefix>.scores.track.npz, which pygenome evaluate reads (e.g. with --baseline).",
         formatter_class=_Formatter)
-    parser.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
-    parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help="as for pygenome label")
+    _genome_options(parser)
     parser.add_argument("--motif", type=Path, metavar="FILE", help="a MEME or TRANSFAC file (plain or gzip)")
     parser.add_argument("--motif-name", metavar="NAME", help="the motif of --motif to scan for")
     parser.add_argument("--offsets", nargs=2, type=int, default=[-14, -9], metavar=("START", "END"),
                         help="nt from the site to the matrix's first column, both ends included; negative: upstream")
-    parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix, e.g. the genome id")
+    _output_options(parser, "output file name prefix, e.g. the genome id")
     parser.set_defaults(func=_run_baseline)
 
 
@@ -439,11 +449,9 @@ def _add_motifs(steps) -> None:
         formatter_class=_Formatter)
     parser.add_argument("--genome", nargs="+", action="append", required=True, metavar="ID FASTA ATTENTION",
                         help="a genome id, its FASTA and its attention files from pygenome predict (repeat per genome)")
-    parser.add_argument("--database", nargs="+", default=[], metavar="MOTIFS",
-                        help="known motifs to match, MEME or TRANSFAC (plain or gzip)")
+    _database_option(parser, "the head motifs")
     parser.add_argument("--decoy", help="a motif database that should match nothing (e.g. eukaryotic JASPAR)")
-    parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--prefix", required=True, type=_prefix, help="output file name prefix")
+    _output_options(parser)
     defaults = MotifSettings()
     parser.add_argument("--alpha", type=float, default=defaults.alpha,
                         help="q-value below which an offset of a head's profile may be significant")
@@ -465,7 +473,7 @@ def _run_motifs(args) -> None:
     settings = MotifSettings(alpha=args.alpha, min_fold=args.min_fold, occurrence_p=args.occurrence_p,
                              match_q=args.match_q)
     summary = find_motifs([(values[0], values[1], values[2:]) for values in args.genome], args.outdir, args.prefix,
-                          args.database, args.decoy, settings, progress=not args.quiet)
+                          args.databases, args.decoy, settings, progress=not args.quiet)
     print(f"pygenome motifs: {summary['motifs']} head motifs from {summary['heads']} heads, "
           f"{summary['reported_motifs']} enriched near sites, {summary['matched_motifs']} of them matching a known "
           "motif")
@@ -477,8 +485,7 @@ def _add_report(steps) -> None:
         description="Write one HTML page, readable offline (images and style embedded), of the outputs given: inputs "
                     "and checksums, label QC, training curves, evaluation curves and attention-head motifs.",
         formatter_class=_Formatter)
-    parser.add_argument("--outdir", required=True, type=Path, help="folder of the page")
-    parser.add_argument("--prefix", default="report", type=_prefix, help="the page is <prefix>.html")
+    _output_options(parser, "the page is <prefix>.html", "folder of the page", prefix_default="report")
     parser.add_argument("--title", default="pygenome report", help="the page title")
     parser.add_argument("--description", default="", help="a paragraph under the title (plain text)")
     parser.add_argument("--label-qc", nargs="+", default=[], type=Path, metavar="QC_JSON",
@@ -515,7 +522,7 @@ def _add_run(steps) -> None:
         formatter_class=_Formatter)
     parser.add_argument("--samplesheet", required=True, type=Path,
                         help="CSV: id,fasta,bam,control_bam,sites,topology (assets/schema_input.json)")
-    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
     parser.add_argument("--config", type=Path, help="parameters as YAML or JSON (the options below override it)")
     parser.add_argument("--preset", choices=("cpu", "paper"), help="training preset (default: cpu)")
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", help="training settings over the preset")
@@ -527,7 +534,7 @@ def _add_run(steps) -> None:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false", default=None,
                         help="leave out the -10 box scan evaluated beside each model (labels other than TSS)")
     parser.add_argument("--title", help="title of the report")
-    parser.add_argument("--threads", type=int, help="CPU threads per step")
+    _running_options(parser, "CPU threads per step", quiet=False)
     parser.add_argument("--quiet", action="store_true", help="no progress bars (one line per task still)")
     parser.set_defaults(func=_run_run)
 
@@ -553,9 +560,8 @@ def _add_demo(steps) -> None:
     parser.add_argument("--outdir", type=Path, default=Path("results/demo"), help="folder for the outputs")
     parser.add_argument("--data", type=Path, default=Path("assets/demo"), help="the bundled demo data")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulation")
-    parser.add_argument("--database", nargs="+", default=[], dest="databases", metavar="MOTIFS",
-                        help="known motifs to match besides the bundled sigma70 -10 reference (e.g. DBTBS)")
-    parser.add_argument("--threads", type=int, help="CPU threads per step (default: each step's own)")
+    _database_option(parser, "the head motifs besides the bundled sigma70 -10 reference (e.g. DBTBS)")
+    _running_options(parser, "CPU threads per step (default: each step's own)", quiet=False)
     parser.add_argument("--quiet", action="store_true", help="no progress bars (one line per task still)")
     parser.set_defaults(func=_run_demo)
 
