@@ -9,13 +9,13 @@ import pytest
 
 from pygenome.cli import main
 from pygenome.errors import InputError
-from pygenome.interpret.enrichment import log_odds
+from pygenome.interpret.composition import log_odds
 from pygenome.io.genome import read_genome, reverse_complement
 from pygenome.io.tracks import load_track
 from pygenome.model.metrics import roc_auc
 from pygenome.model.splits import SETS, set_mask
 from pygenome.pipeline.simulate import promoter_genome, random_sequence, write_fasta
-from pygenome.steps.baseline import base_composition, baseline, consensus_matrix, pwm_scan
+from pygenome.steps.baseline import baseline, consensus_matrix, pwm_scan
 from pygenome.steps.evaluate import evaluate
 from pygenome.steps.predict import predict
 from tests.conftest import write_planted_database
@@ -82,12 +82,8 @@ def test_a_circular_contig_scans_the_same_from_any_origin(tmp_path):
     np.testing.assert_array_equal(np.roll(original, -700, axis=1), rotated)
 
 
-def test_default_matrix_and_background(tmp_path):
+def test_default_matrix():
     np.testing.assert_allclose(consensus_matrix("TA"), [[0.1, 0.1, 0.1, 0.7], [0.7, 0.1, 0.1, 0.1]])
-    # AACG: A 2+1, C 1+1, G 1+1, T 0+1 → both strands A = T = 4, C = G = 4
-    np.testing.assert_allclose(base_composition(genome_of(tmp_path, "AACG", "linear")), [0.25] * 4)
-    np.testing.assert_allclose(base_composition(genome_of(tmp_path, "AAAC", "linear", "a.fa")),
-                               np.array([5, 3, 3, 5]) / 16)  # A 4, C 2, G 1, T 1 and their complements
 
 
 def planted(tmp_path):

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from pygenome.errors import InputError
-from pygenome.interpret.enrichment import best_scores, fisher_enrichment, log_odds, score_threshold
-from pygenome.interpret.extract import column_information, frequency_matrix, key_windows, top_keys, trim
+from pygenome.interpret.composition import column_information, log_odds
+from pygenome.interpret.enrichment import best_scores, fisher_enrichment, score_threshold
+from pygenome.interpret.extract import frequency_matrix, key_windows, top_keys, trim
 from pygenome.interpret.profiles import add_significance, head_profile, peaks
 from pygenome.interpret.recurrence import groups, similarity
 from pygenome.io.attention import load_attention

@@ -15,13 +15,6 @@ from scipy import stats
 RESOLUTION = 100  # score steps per bit in the null distribution
 
 
-def log_odds(counts: np.ndarray, background: np.ndarray, pseudocount: float = 1.0) -> np.ndarray:
-    """Position weight matrix in bits: ``log2(frequency / background)``, ``(width, 4)``, from ``counts``
-    ``(width, 4)`` with ``pseudocount`` spread as the ``background`` ``(4,)``."""
-    frequencies = (counts + pseudocount * background) / (counts.sum(axis=1, keepdims=True) + pseudocount)
-    return np.log2(frequencies / background)
-
-
 def score_threshold(weights: np.ndarray, background: np.ndarray, p_value: float) -> float:
     """The lowest score (bits) of ``weights`` ``(width, 4)`` reached with probability at most ``p_value`` by a
     background sequence (bases drawn independently from ``background``)."""

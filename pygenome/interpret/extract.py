@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pygenome.interpret.composition import column_information
 from pygenome.io.genome import N_CODE, reverse_complement, windows
 
 
@@ -59,13 +60,6 @@ def frequency_matrix(window_codes: np.ndarray) -> np.ndarray:
     for base in range(4):
         counts[:, base] = (window_codes == base).sum(axis=0)
     return counts
-
-
-def column_information(counts: np.ndarray, background: np.ndarray, pseudocount: float = 1.0) -> np.ndarray:
-    """Information content (bits) of each column of ``counts`` ``(width, 4)`` against ``background`` ``(4,)``: the
-    relative entropy of the column's frequencies (``pseudocount`` spread as the background) to the background."""
-    frequencies = (counts + pseudocount * background) / (counts.sum(axis=1, keepdims=True) + pseudocount)
-    return (frequencies * np.log2(np.where(frequencies > 0, frequencies, background) / background)).sum(axis=1)
 
 
 def trim(counts: np.ndarray, background: np.ndarray, min_information: float) -> slice:

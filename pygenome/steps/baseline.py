@@ -24,8 +24,8 @@ import numpy as np
 
 from pygenome import __version__
 from pygenome.errors import InputError
-from pygenome.interpret.enrichment import log_odds
-from pygenome.io.genome import N_CODE, Genome, encode, read_genome, reverse_complement, windows
+from pygenome.interpret.composition import base_composition, log_odds
+from pygenome.io.genome import Genome, encode, read_genome, reverse_complement, windows
 from pygenome.io.layout import output
 from pygenome.io.motifs import motif_matrix
 from pygenome.io.tracks import Track, genome_meta, save_track
@@ -42,14 +42,6 @@ def consensus_matrix(word: str = DEFAULT_CONSENSUS, probability: float = CONSENS
     matrix = np.full((len(word), 4), (1 - probability) / 3)
     matrix[np.arange(len(word)), encode(word)] = probability
     return matrix
-
-
-def base_composition(genome: Genome) -> np.ndarray:
-    """Base frequencies ``(4,)`` (A, C, G, T) of both strands of every contig, one count added to each base (Ns left
-    out)."""
-    counts = sum(np.bincount(codes, minlength=N_CODE + 1)[:4] for codes in genome.codes.values()) + 1
-    both = counts + counts[::-1]  # the − strand holds T for A and G for C
-    return both / both.sum()
 
 
 def pwm_scan(genome: Genome, weights: np.ndarray, offsets=DEFAULT_OFFSETS) -> dict[str, np.ndarray]:
@@ -79,7 +71,7 @@ def baseline(fasta, outdir, prefix: str, topology: str = "auto", motif=None, mot
         raise InputError("a motif file (--motif) and the name of the motif in it (--motif-name) go together")
     genome = read_genome(fasta, topology)
     matrix = consensus_matrix() if motif is None else motif_matrix(motif, motif_name)
-    background = base_composition(genome)
+    background = base_composition(genome.codes.values(), pseudocount=1)
     weights = log_odds(matrix, background, PSEUDOCOUNT)
     producer = {"step": "baseline", "pygenome": __version__, "parameters": {
         "fasta": Path(fasta).name, "topology": topology,

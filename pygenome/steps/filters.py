@@ -24,7 +24,8 @@ from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.interpret.attribution import windows_at_sites
 from pygenome.interpret.compare import with_best_known_matches
-from pygenome.interpret.extract import column_information, frequency_matrix
+from pygenome.interpret.composition import base_composition, column_information
+from pygenome.interpret.extract import frequency_matrix
 from pygenome.io.genome import one_hot, read_genome
 from pygenome.io.motifs import Motif, consensus, write_meme
 from pygenome.io.outputs import atomic_outputs, write_json
@@ -67,8 +68,7 @@ def filters(model_dir, fasta, sites, outdir, prefix: str, databases=(), threshol
         raise InputError(f"{sites}: no sites; nothing to read the filters on")
     codes = windows_at_sites(genome, table, model.config)
     largest, counts, matrices = filter_matrices(model, codes, threshold)
-    known = codes[codes < 4]
-    background = np.bincount(known, minlength=4) / known.size
+    background = base_composition(codes, both_strands=False)  # of the windows read, on the sites' strands
     rows, motifs = [], []
     for index, (peak, count, matrix) in enumerate(zip(largest, counts, matrices), start=1):
         name = f"filter{index}"

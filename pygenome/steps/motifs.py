@@ -31,8 +31,9 @@ from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.interpret import logos
 from pygenome.interpret.compare import compare, empty_matches, false_match_rate
-from pygenome.interpret.enrichment import best_scores, fisher_enrichment, log_odds, score_threshold
-from pygenome.interpret.extract import column_information, frequency_matrix, key_windows, top_keys, trim
+from pygenome.interpret.composition import base_composition, column_information, log_odds
+from pygenome.interpret.enrichment import best_scores, fisher_enrichment, score_threshold
+from pygenome.interpret.extract import frequency_matrix, key_windows, top_keys, trim
 from pygenome.interpret.motif_settings import MotifSettings
 from pygenome.interpret.profiles import add_significance, head_profile, peaks
 from pygenome.interpret.recurrence import groups
@@ -89,8 +90,7 @@ def read_genome_attention(genome_id: str, fasta, attention_paths) -> GenomeAtten
         if (queries["query"] == kind).sum() < 2:
             raise InputError(f"genome {genome_id}: fewer than 2 {kind} queries in the attention files; re-run "
                              "pygenome predict with --attention-sites (controls come with them)")
-    counts = np.bincount(np.concatenate(list(genome.codes.values())), minlength=5)[:4].astype(np.float64)
-    background = (counts + counts[::-1]) / (2 * counts.sum())  # both strands: A=T, C=G
+    background = base_composition(genome.codes.values())
     circular = {contig["name"]: contig["circular"] for contig in first.meta["genome"]["contigs"]}
     return GenomeAttention(genome_id, np.concatenate([file.weights for file in files]), queries, first.offset,
                            first.meta["model"], genome.codes, circular, background)
