@@ -92,17 +92,27 @@ def false_match_rate(matches: pd.DataFrame, q_threshold: float = 0.05) -> float:
     return matches.loc[matches["q_value"] <= q_threshold, "query"].nunique() / queries
 
 
-def with_best_known_matches(table: pd.DataFrame, column: str, motifs: list[Motif], databases,
-                            q_threshold: float = 0.05) -> pd.DataFrame:
-    """``table`` with the best Tomtom match over every database of ``databases`` (MEME/TRANSFAC paths, each named by
-    its file name up to the first dot) of the motif named in each row's ``column``: ``best_match``,
-    ``best_match_database``, ``best_match_q`` (empty without a match at q ≤ ``q_threshold``)."""
-    matches = [compare(motifs, read_motifs(path, skip_invalid=True), Path(path).name.split(".")[0])
-               for path in databases] if motifs else []
-    best = best_matches(pd.concat(matches, ignore_index=True), q_threshold) if matches else pd.DataFrame()
-    if len(best):
-        best = best.sort_values("q_value", kind="stable").drop_duplicates("query").set_index("query")
+def best_known_matches(matches: pd.DataFrame, q_threshold: float = 0.05) -> pd.DataFrame:
+    """The best known match of each query over every database: among its :func:`best_matches` the smallest p-value
+    (the first database on a tie). Indexed by query, with the other columns of ``matches``."""
+    best = best_matches(matches, q_threshold).sort_values("p_value", kind="stable")
+    return best.drop_duplicates("query").set_index("query")
+
+
+def with_best_known_match(table: pd.DataFrame, column: str, best: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the :func:`best_known_matches` ``best`` of the motif named in each row's ``column``:
+    ``best_match``, ``best_match_database``, ``best_match_q`` (empty where it has none)."""
     table = table.copy()
     for name, source in (("best_match", "target"), ("best_match_database", "database"), ("best_match_q", "q_value")):
         table[name] = table[column].map(best[source]) if len(best) else None
     return table
+
+
+def with_best_known_matches(table: pd.DataFrame, column: str, motifs: list[Motif], databases,
+                            q_threshold: float = 0.05) -> pd.DataFrame:
+    """:func:`with_best_known_match` of ``motifs`` matched against every database of ``databases`` (MEME/TRANSFAC
+    paths, each named by its file name up to the first dot)."""
+    matches = [compare(motifs, read_motifs(path, skip_invalid=True), Path(path).name.split(".")[0])
+               for path in databases] if motifs else []
+    best = best_known_matches(pd.concat(matches, ignore_index=True), q_threshold) if matches else pd.DataFrame()
+    return with_best_known_match(table, column, best)

@@ -30,7 +30,13 @@ from tqdm import tqdm
 from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.interpret import logos
-from pygenome.interpret.compare import compare, empty_matches, false_match_rate
+from pygenome.interpret.compare import (
+    best_known_matches,
+    compare,
+    empty_matches,
+    false_match_rate,
+    with_best_known_match,
+)
 from pygenome.interpret.composition import base_composition, column_information, log_odds
 from pygenome.interpret.enrichment import best_scores, fisher_enrichment, score_threshold
 from pygenome.interpret.extract import frequency_matrix, key_windows, top_keys, trim
@@ -205,7 +211,8 @@ def find_motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings
     matches = pd.concat([compare(motifs, targets, name) for name, targets in known.items()] or [empty_matches()],
                         ignore_index=True)
     decoy_matches = compare(motifs, decoy_motifs, "decoy") if decoy_motifs else empty_matches()
-    heads = _add_best_matches(heads, matches, decoy_matches, settings.match_q)
+    heads = with_best_known_match(heads, "motif", best_known_matches(matches, settings.match_q))
+    heads["decoy_best_q"] = heads["motif"].map(decoy_matches.groupby("query")["q_value"].min())
     recurrence = _recurrence(heads, motifs, settings.recurrence) if len(genomes) > 1 else None
     reported = set(heads.loc[heads["reported"] == 1, "motif"])
     summary = {"pygenome": __version__, "genomes": ids, "databases": list(known),
@@ -225,17 +232,6 @@ def find_motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings
     _write(Path(outdir), prefix, heads, pd.concat(profiles, ignore_index=True), pd.concat(all_peaks, ignore_index=True),
            motifs, matches, decoy_matches, recurrence, summary, figures, ids)
     return summary
-
-
-def _add_best_matches(heads, matches, decoy_matches, match_q):
-    heads = heads.copy()
-    significant = matches[matches["q_value"] <= match_q].sort_values(["p_value"], kind="stable")
-    best = significant.drop_duplicates("query").set_index("query")
-    heads["best_match"] = heads["motif"].map(best["target"])
-    heads["best_match_database"] = heads["motif"].map(best["database"])
-    heads["best_match_q"] = heads["motif"].map(best["q_value"])
-    heads["decoy_best_q"] = heads["motif"].map(decoy_matches.groupby("query")["q_value"].min())
-    return heads
 
 
 def _recurrence(heads, motifs, threshold) -> pd.DataFrame:
