@@ -1,12 +1,14 @@
 """Held-out regions, ranking metrics and losses against hand-worked answers."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from pygenome.errors import InputError
-from pygenome.model.losses import focal_loss_sum, weighted_ce_sum
+from pygenome.model.losses import focal_loss_sum, loss_sum, mean_loss, weighted_ce_sum
 from pygenome.model.metrics import average_precision, precision_recall_curve, roc_auc, roc_curve
 from pygenome.model.splits import SETS, set_mask, split_genome
 
@@ -82,6 +84,17 @@ def test_focal_loss_is_cross_entropy_at_gamma_zero_and_ignores_masked_positions(
     assert focal_loss_sum(logits, targets, 2.0) < expected
     weighted = weighted_ce_sum(logits, targets, 1.0)
     torch.testing.assert_close(weighted, expected)
+
+
+@pytest.mark.parametrize("loss", [("focal", 2.0, 1.0), ("focal", 0.0, 1.0), ("weighted_ce", 0.0, 30.0)])
+def test_the_evaluation_loss_on_probabilities_is_the_training_loss_on_logits(loss):
+    config = SimpleNamespace(loss=loss[0], focal_gamma=loss[1], positive_weight=loss[2])
+    torch.manual_seed(1)
+    logits = torch.randn(500, 2, dtype=torch.float64) * 3
+    targets = (torch.rand(500) < 0.1).long()
+    probabilities = torch.softmax(logits, dim=-1)[:, 1].numpy()
+    training = float(loss_sum(logits, targets, config)) / len(targets)
+    assert mean_loss(probabilities, targets.numpy().astype(bool), config) == pytest.approx(training, rel=1e-6)  # training: float32
 
 
 def test_contig_split_balances_unequal_contigs_and_auto_keeps_a_dominant_chromosome_whole():

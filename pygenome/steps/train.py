@@ -43,7 +43,7 @@ from pygenome.io.layout import TRAIN as TRAIN_OUTPUTS
 from pygenome.io.outputs import atomic_outputs, folder_lock, write_json
 from pygenome.model import build_model, config_class
 from pygenome.model.inference import pick_device, score_stretches
-from pygenome.model.losses import LOSSES, focal_loss_sum, weighted_ce_sum
+from pygenome.model.losses import LOSSES, loss_sum, mean_loss
 from pygenome.model.metrics import average_precision, roc_auc
 from pygenome.model.settings import check_types
 from pygenome.model.splits import SETS, split_genome
@@ -255,7 +255,7 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
                 context = model(tokens[:, :memory])[1]
         with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
             logits = network(tokens[:, memory:], context)[0]
-        loss = _loss(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), train_config) / targets.numel()
+        loss = loss_sum(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), train_config) / targets.numel()
         global_loss = _mean_over_processes(loss.detach(), world)
         if math.isfinite(global_loss):
             optimizer.zero_grad(set_to_none=True)
@@ -311,12 +311,6 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
     return _finish(outdir, record, model, strand_list, state, best_weights, device, train_config, autocast, timing)
 
 
-def _loss(logits, targets, config: TrainConfig) -> torch.Tensor:
-    if config.loss == "focal":
-        return focal_loss_sum(logits, targets, config.focal_gamma)
-    return weighted_ce_sum(logits, targets, config.positive_weight)
-
-
 def evaluate_set(model, strand_list: list[Strand], which: str, device, config: TrainConfig, autocast=None) -> dict:
     """Loss, ROC AUC and PR AUC over every position of the ``which`` set on both strands of every genome."""
     model.eval()
@@ -333,13 +327,8 @@ def evaluate_set(model, strand_list: list[Strand], which: str, device, config: T
             labels.append(strand.labels[start:end])
             scores.append(probabilities)
     labels, scores = np.concatenate(labels).astype(bool), np.concatenate(scores).astype(np.float64)
-    p_true = np.clip(np.where(labels, scores, 1 - scores), 1e-7, 1)
-    if config.loss == "focal":
-        loss = float(np.mean(-((1 - p_true) ** config.focal_gamma) * np.log(p_true)))
-    else:
-        loss = float(np.mean(-np.where(labels, config.positive_weight, 1.0) * np.log(p_true)))
-    return {"loss": loss, "roc_auc": roc_auc(labels, scores), "pr_auc": average_precision(labels, scores),
-            "positions": int(labels.size), "positives": int(labels.sum())}
+    return {"loss": mean_loss(scores, labels, config), "roc_auc": roc_auc(labels, scores),
+            "pr_auc": average_precision(labels, scores), "positions": int(labels.size), "positives": int(labels.sum())}
 
 
 def _finish(outdir, record, model, strand_list, state, best_weights, device, config, autocast, timing) -> dict:
