@@ -39,6 +39,17 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def autocast_dtype(precision: str, device: torch.device):
+    """The autocast dtype of ``precision`` on ``device``: bf16 for ``bf16``, and for ``auto`` on a GPU; else None
+    (fp32)."""
+    return torch.bfloat16 if precision == "bf16" or (precision == "auto" and device.type == "cuda") else None
+
+
+def autocast(device_type: str, dtype):
+    """The autocast context of :func:`autocast_dtype`'s ``dtype`` (disabled for None)."""
+    return torch.autocast(device_type, dtype=dtype, enabled=dtype is not None)
+
+
 def receptive_field(config) -> int:
     """Upstream nt an output depends on (the model config's ``receptive_field``)."""
     return config.receptive_field
@@ -96,7 +107,7 @@ def score_stretches(model, codes: np.ndarray, circular: bool, stretches, device=
 def _stream(model, tokens: torch.Tensor, autocast_dtype=None) -> np.ndarray:
     """Class-1 probabilities ``(B, T)`` of tokens ``(B, T)``, run :data:`SEGMENT` nt at a time with memory."""
     pieces, memory = [], None
-    with torch.autocast(tokens.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+    with autocast(tokens.device.type, autocast_dtype):
         for start in range(0, tokens.shape[1], SEGMENT):
             logits, memory, _ = model(tokens[:, start:start + SEGMENT], memory)
             pieces.append(logits.float().softmax(-1)[..., 1].cpu())
@@ -129,7 +140,7 @@ def attention_at(model, codes: np.ndarray, circular: bool, labels: np.ndarray, d
             tokens = torch.from_numpy(windows(codes, firsts[members], int(prefix) + 1, circular).astype(np.int64))
             tokens = tokens.to(device)
             memory = None
-            with torch.autocast(tokens.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            with autocast(tokens.device.type, autocast_dtype):
                 for start in range(0, int(prefix), SEGMENT):
                     _, memory, _ = model(tokens[:, start:min(start + SEGMENT, int(prefix))], memory)
                 logits, _, weights = model(tokens[:, int(prefix):], memory, need_weights=True)

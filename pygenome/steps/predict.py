@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from pygenome import __version__
@@ -41,7 +40,7 @@ from pygenome.io.tracks import (
     write_bigwig,
 )
 from pygenome.model import load_model
-from pygenome.model.inference import attention_at, pick_device, score_stretches
+from pygenome.model.inference import attention_at, autocast_dtype, pick_device, score_stretches
 
 CALLERS = ("peaks", "threshold", "top_k")
 
@@ -73,7 +72,7 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
                          "(or explain it with pygenome attribute)")
     device = pick_device(device)
     model = model.to(device)
-    autocast = torch.bfloat16 if precision == "bf16" or (precision == "auto" and device.type == "cuda") else None
+    autocast = autocast_dtype(precision, device)
     batch_size = batch_size or (128 if device.type == "cuda" else 16)
     genome = read_genome(fasta, topology)
     names = [c.name for c in genome.contigs] if contigs is None else list(dict.fromkeys(contigs))

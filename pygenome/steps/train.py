@@ -42,7 +42,7 @@ from pygenome.errors import InputError
 from pygenome.io.layout import TRAIN as TRAIN_OUTPUTS
 from pygenome.io.outputs import atomic_outputs, folder_lock, write_json
 from pygenome.model import build_model, config_class
-from pygenome.model.inference import pick_device, score_stretches
+from pygenome.model.inference import autocast, autocast_dtype, pick_device, score_stretches
 from pygenome.model.losses import LOSSES, loss_sum, mean_loss
 from pygenome.model.metrics import average_precision, roc_auc
 from pygenome.model.settings import check_types
@@ -181,9 +181,40 @@ def train(inputs: list[GenomeInput], outdir, model_config, train_config: TrainCo
 
 
 def _train(inputs, outdir, model_config, train_config, resume, device, progress, rank, world, held) -> dict:
+    """Check the inputs, claim the folder, build (or resume) the model and run the loop; the outputs on rank 0."""
     if train_config.batch_size % world:
         raise InputError(f"batch_size {train_config.batch_size} must be a multiple of the number of processes "
                          f"({world}), so that every process trains on as many windows")
+    loaded, regions, strand_list = _training_data(inputs, model_config, train_config)
+    if rank == 0:  # one trainer per folder (the processes of one training are one trainer), from here on
+        held.enter_context(folder_lock(outdir / ".pygenome.lock", f"{outdir} is in use by another training"))
+    checkpoint_path = outdir / "checkpoints" / "last.pt"
+    if not resume and ((outdir / "model.safetensors").exists() or checkpoint_path.exists()):
+        raise InputError(f"{outdir}: already holds a model or checkpoint; pass --resume to continue it, or choose "
+                         "another output folder (nothing was overwritten)")
+    record = _record(loaded, regions, strand_list, model_config, train_config)
+    torch.manual_seed(train_config.seed + rank)
+    model = build_model(model_config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.learning_rate,
+                                  weight_decay=train_config.weight_decay)
+    state, best_weights = Progress(), None
+    if resume:
+        state, best_weights = _load_checkpoint(checkpoint_path, record, model, optimizer, device)
+        if _finished(state, train_config) and (outdir / "model.safetensors").exists():
+            raise InputError(f"{outdir}: training already finished at step {state.step}; nothing to resume")
+    network = model if world == 1 else torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
+    loop = Loop(model, network, optimizer, strand_list, device, autocast_dtype(train_config.precision, device),
+                train_config, rank, world, checkpoint_path, record)
+    best_weights, timing = _run_loop(loop, state, best_weights, progress)
+    if rank != 0:
+        return {}
+    return _finish(outdir, record, model, strand_list, state, best_weights, device, train_config, loop.precision,
+                   timing)
+
+
+def _training_data(inputs, model_config, train_config):
+    """The label tracks read, the held-out regions drawn and the strands: ``(loaded, regions, strand_list)``."""
     loaded = read_inputs(inputs)
     lengths = {e["input"].id: max(e["track"].contig_info(n)["length"] for n in e["track"].arrays) for e in loaded}
     if max(lengths.values()) < model_config.memory_length:
@@ -195,20 +226,16 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
         regions += split_genome(entry["input"].id, contigs, train_config.split_fractions, train_config.split_seed,
                                 train_config.split_mode)
     strand_list = strands(loaded, regions)
-    memory = model_config.memory_length if train_config.memory else 0
-    sampler = WindowSampler(strand_list, train_config.segment_length, memory, model_config.shift,
-                            train_config.site_fraction)
     validation = SETS.index("validation")
     if not any(s.labels[s.sets == validation].any() for s in strand_list):
         raise InputError("no positive labels in the validation region of any genome: the model cannot be selected; "
                          "change split_seed or split_fractions")
-    if rank == 0:  # one trainer per folder (the processes of one training are one trainer), from here on
-        held.enter_context(folder_lock(outdir / ".pygenome.lock", f"{outdir} is in use by another training"))
-    checkpoint_path = outdir / "checkpoints" / "last.pt"
-    if not resume and ((outdir / "model.safetensors").exists() or checkpoint_path.exists()):
-        raise InputError(f"{outdir}: already holds a model or checkpoint; pass --resume to continue it, or choose "
-                         "another output folder (nothing was overwritten)")
-    record = {
+    return loaded, regions, strand_list
+
+
+def _record(loaded, regions, strand_list, model_config, train_config) -> dict:
+    """The model's ``config.json`` before training: version, model and training settings, data and split."""
+    return {
         "pygenome": __version__,
         "model": {"type": model_config.kind, **model_config.as_dict()},
         "training": train_config.as_dict(),
@@ -219,96 +246,126 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
                                             if s.genome == e["input"].id))} for e in loaded],
         "split": regions,
     }
-    torch.manual_seed(train_config.seed + rank)
-    model = build_model(model_config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.learning_rate,
-                                  weight_decay=train_config.weight_decay)
-    state = Progress()
-    best_weights = None
-    if resume:
-        state, best_weights = _load_checkpoint(checkpoint_path, record, model, optimizer, device)
-        finished = state.step >= train_config.steps or (
-            train_config.patience and state.evaluations_without_improvement >= train_config.patience)
-        if finished and (outdir / "model.safetensors").exists():
-            raise InputError(f"{outdir}: training already finished at step {state.step}; nothing to resume")
-    network = model
-    if world > 1:
-        network = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
-    autocast = _autocast_dtype(train_config, device)
-    part = slice(rank * train_config.batch_size // world, (rank + 1) * train_config.batch_size // world)
-    nt_per_step = train_config.batch_size * train_config.segment_length
-    bar = tqdm(total=train_config.steps, initial=state.step, desc="training", unit=" steps",
-               disable=not (progress and rank == 0), mininterval=1.0)
-    stop = bool(train_config.patience) and state.evaluations_without_improvement >= train_config.patience
+
+
+@dataclass(frozen=True)
+class Loop:
+    """What every step of one training reads (this process's part of it)."""
+
+    model: torch.nn.Module
+    network: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
+    optimizer: torch.optim.Optimizer
+    strands: list
+    device: torch.device
+    precision: torch.dtype | None  # the autocast dtype, None for fp32
+    config: TrainConfig
+    rank: int
+    world: int
+    checkpoint_path: Path
+    record: dict
+
+
+def _finished(state: Progress, config: TrainConfig) -> bool:
+    return state.step >= config.steps or _patience_spent(state, config)
+
+
+def _patience_spent(state: Progress, config: TrainConfig) -> bool:
+    return bool(config.patience) and state.evaluations_without_improvement >= config.patience
+
+
+def _run_loop(loop: Loop, state: Progress, best_weights, progress: bool):
+    """Train from ``state`` to the last step or early stop: ``(best_weights, timing)``; ``state`` is updated."""
+    config = loop.config
+    memory = loop.model.config.memory_length if config.memory else 0
+    sampler = WindowSampler(loop.strands, config.segment_length, memory, loop.model.config.shift, config.site_fraction)
+    part = slice(loop.rank * config.batch_size // loop.world, (loop.rank + 1) * config.batch_size // loop.world)
+    nt_per_step = config.batch_size * config.segment_length
+    bar = tqdm(total=config.steps, initial=state.step, desc="training", unit=" steps",
+               disable=not (progress and loop.rank == 0), mininterval=1.0)
+    stop = _patience_spent(state, config)
     started, steps_timed, run_started = time.perf_counter(), 0, time.perf_counter()
     steps_at_start = state.step
-    while state.step < train_config.steps and not stop:
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(train_config, state.step)
-        tokens, targets = (torch.from_numpy(a).to(device) for a in sampler.batch(
-            train_config.seed, state.step, train_config.batch_size, part))
-        model.train()
-        context = None
-        if memory:
-            with torch.no_grad(), torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                context = model(tokens[:, :memory])[1]
-        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-            logits = network(tokens[:, memory:], context)[0]
-        loss = loss_sum(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), train_config) / targets.numel()
-        global_loss = _mean_over_processes(loss.detach(), world)
-        if math.isfinite(global_loss):
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip))
-        if not math.isfinite(global_loss) or not math.isfinite(norm):
+    while state.step < config.steps and not stop:
+        tokens, targets = (torch.from_numpy(a).to(loop.device) for a in sampler.batch(
+            config.seed, state.step, config.batch_size, part))
+        try:
+            global_loss = _step(loop, state, tokens, targets, memory)
+        except InputError:
             bar.close()
-            what = f"loss became {global_loss}" if not math.isfinite(global_loss) else f"gradient norm became {norm}"
-            kept = f"the last good checkpoint (step {_checkpoint_step(checkpoint_path)}) is kept in " \
-                   f"{checkpoint_path}" if checkpoint_path.exists() else "no checkpoint was written yet"
-            raise InputError(f"the training {what} at step {state.step + 1}; {kept}. Start again in a new folder "
-                             "with a lower learning_rate or more warmup_steps")
-        optimizer.step()
-        state.step += 1
-        steps_timed += 1
+            raise
         state.losses_since_evaluation.append(global_loss)
         bar.update(1)
-        elapsed = time.perf_counter() - started
-        bar.set_postfix(loss=f"{global_loss:.4g}", nt_s=f"{steps_timed * nt_per_step / elapsed:,.0f}",
-                        refresh=False)
-        if state.step % train_config.eval_every == 0 or state.step == train_config.steps:
-            if rank == 0:
-                scores = evaluate_set(model, strand_list, "validation", device, train_config, autocast)
-                entry = {"step": state.step, "learning_rate": learning_rate(train_config, state.step - 1),
-                         "train_loss": float(np.mean(state.losses_since_evaluation)),
-                         **{f"validation_{k}": v for k, v in scores.items()}}
-                state.history.append(entry)
-                score = -scores["loss"] if train_config.select_by == "loss" else scores[train_config.select_by]
-                if state.best_score is None or score > state.best_score:
-                    state.best_score, state.best_step = score, state.step
-                    state.evaluations_without_improvement = 0
-                    best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                else:
-                    state.evaluations_without_improvement += 1
-                stop = bool(train_config.patience) and \
-                    state.evaluations_without_improvement >= train_config.patience
-                bar.write(f"step {state.step}: train loss {entry['train_loss']:.4g}, validation loss "
-                          f"{scores['loss']:.4g}, ROC AUC {scores['roc_auc']:.4f}, PR AUC {scores['pr_auc']:.4f}")
-            stop = _broadcast_flag(stop, world, device)
+        steps_timed += 1
+        speed = steps_timed * nt_per_step / (time.perf_counter() - started)
+        bar.set_postfix(loss=f"{global_loss:.4g}", nt_s=f"{speed:,.0f}", refresh=False)
+        if state.step % config.eval_every == 0 or state.step == config.steps:
+            if loop.rank == 0:
+                best_weights = _evaluate(loop, state, best_weights, bar)
+                stop = _patience_spent(state, config)
+            stop = _broadcast_flag(stop, loop.world, loop.device)
             state.losses_since_evaluation = []
             started, steps_timed = time.perf_counter(), 0
-        if rank == 0 and (state.step % train_config.checkpoint_every == 0 or state.step == train_config.steps
-                          or stop):
-            _save_checkpoint(checkpoint_path, record, model, optimizer, state, best_weights)
-        if world > 1:
+        if loop.rank == 0 and (state.step % config.checkpoint_every == 0 or state.step == config.steps or stop):
+            _save_checkpoint(loop.checkpoint_path, loop.record, loop.model, loop.optimizer, state, best_weights)
+        if loop.world > 1:
             dist.barrier()
     bar.close()
-    if rank != 0:
-        return {}
     seconds = time.perf_counter() - run_started
-    timing = {"seconds": seconds, "steps": state.step - steps_at_start, "processes": world, "device": str(device),
-              "nt_per_second": (state.step - steps_at_start) * nt_per_step / seconds}
-    return _finish(outdir, record, model, strand_list, state, best_weights, device, train_config, autocast, timing)
+    timing = {"seconds": seconds, "steps": state.step - steps_at_start, "processes": loop.world,
+              "device": str(loop.device), "nt_per_second": (state.step - steps_at_start) * nt_per_step / seconds}
+    return best_weights, timing
+
+
+def _step(loop: Loop, state: Progress, tokens, targets, memory: int) -> float:
+    """One optimisation step on this process's windows (their memory first, without gradients); the loss over all
+    processes. A loss or gradient norm that is not finite stops the training (InputError) before the update."""
+    config, model = loop.config, loop.model
+    for group in loop.optimizer.param_groups:
+        group["lr"] = learning_rate(config, state.step)
+    model.train()
+    context = None
+    if memory:
+        with torch.no_grad(), autocast(loop.device.type, loop.precision):
+            context = model(tokens[:, :memory])[1]
+    with autocast(loop.device.type, loop.precision):
+        logits = loop.network(tokens[:, memory:], context)[0]
+    loss = loss_sum(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), config) / targets.numel()
+    global_loss = _mean_over_processes(loss.detach(), loop.world)
+    if math.isfinite(global_loss):
+        loop.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip))
+    if not math.isfinite(global_loss) or not math.isfinite(norm):
+        what = f"loss became {global_loss}" if not math.isfinite(global_loss) else f"gradient norm became {norm}"
+        path = loop.checkpoint_path
+        kept = f"the last good checkpoint (step {_checkpoint_step(path)}) is kept in {path}" if path.exists() \
+            else "no checkpoint was written yet"
+        raise InputError(f"the training {what} at step {state.step + 1}; {kept}. Start again in a new folder "
+                         "with a lower learning_rate or more warmup_steps")
+    loop.optimizer.step()
+    state.step += 1
+    return global_loss
+
+
+def _evaluate(loop: Loop, state: Progress, best_weights, bar):
+    """Score the validation set, add it to the history and keep the weights when they are the best so far (by
+    ``select_by``); returns the best weights."""
+    config = loop.config
+    scores = evaluate_set(loop.model, loop.strands, "validation", loop.device, config, loop.precision)
+    entry = {"step": state.step, "learning_rate": learning_rate(config, state.step - 1),
+             "train_loss": float(np.mean(state.losses_since_evaluation)),
+             **{f"validation_{k}": v for k, v in scores.items()}}
+    state.history.append(entry)
+    score = -scores["loss"] if config.select_by == "loss" else scores[config.select_by]
+    if state.best_score is None or score > state.best_score:
+        state.best_score, state.best_step = score, state.step
+        state.evaluations_without_improvement = 0
+        best_weights = {k: v.detach().clone() for k, v in loop.model.state_dict().items()}
+    else:
+        state.evaluations_without_improvement += 1
+    bar.write(f"step {state.step}: train loss {entry['train_loss']:.4g}, validation loss {scores['loss']:.4g}, "
+              f"ROC AUC {scores['roc_auc']:.4f}, PR AUC {scores['pr_auc']:.4f}")
+    return best_weights
 
 
 def evaluate_set(model, strand_list: list[Strand], which: str, device, config: TrainConfig, autocast=None) -> dict:
@@ -410,12 +467,6 @@ def _start_distributed(device: str):
         torch.cuda.set_device(local)
         return rank, world, torch.device("cuda", local)
     return rank, world, torch.device("cpu")
-
-
-def _autocast_dtype(config: TrainConfig, device):
-    if config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
 
 
 def _mean_over_processes(value: torch.Tensor, world: int) -> float:
