@@ -11,15 +11,24 @@ from __future__ import annotations
 import numpy as np
 
 
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """Each column (row of ``x``) centred and scaled to unit norm, so that dot products are Pearson correlations; a
+    constant column becomes zeros (it correlates 0)."""
+    centred = x - x.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(centred, axis=1, keepdims=True)
+    return np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 0)
+
+
 def _column_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson correlation of every column of ``a`` ``(m, 4)`` with every column of ``b`` ``(n, 4)``: ``(m, n)``; a
     constant column correlates 0."""
-    def standardise(x):
-        centred = x - x.mean(axis=1, keepdims=True)
-        norm = np.linalg.norm(centred, axis=1, keepdims=True)
-        return np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 0)
+    return _standardise(a) @ _standardise(b).T
 
-    return standardise(a) @ standardise(b).T
+
+def aligned_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """The mean column correlation of probability matrices ``a`` and ``b`` ``(n, 4)`` aligned as given (column i
+    with column i, ``b`` on its strand): the score :func:`similarity` maximises over alignments."""
+    return float((_standardise(a) * _standardise(b)).sum(axis=1).mean())
 
 
 def similarity(a: np.ndarray, b: np.ndarray, min_overlap: int = 5) -> float:

@@ -1,0 +1,86 @@
+"""The report step: the outputs of the other steps → one self-contained HTML page, readable offline.
+
+Sections, each shown when its input is given:
+
+1. inputs: every genome (id, FASTA, checksum, contigs) from the models' ``config.json`` and/or label ``qc.json``
+   files, merged by checksum; the files read with their SHA-256, the pygenome version of each step, and each model's
+   architecture, training settings and split;
+2. label QC per genome (``<prefix>.qc.json``: reads, sites, warnings);
+3. per model folder (several for a survey with one model per genome): training curves and the figures of the
+   selected weights (its ``metrics.tsv``, ``config.json``, ``timing.json``);
+4. per evaluate folder: ROC and PR curves, AUCs and site-level figures, and where the evaluation has a baseline
+   (``pygenome evaluate --baseline``) its ROC and PR AUC beside the model's and its curves dashed in the figure;
+5. attention heads (a motifs folder: ``<prefix>.heads.tsv`` and whatever else the motifs step wrote beside it).
+
+Each model and evaluation has its own subsection, titled by its folder's name and its genomes.
+
+Images are PNG or SVG data: URIs and the CSS (``report.css``) is inline; the page's one script (``check.js``) is
+inline and only records, on ``<body>``, how many images loaded and whether the page fits its width (for headless
+checks). Nothing is fetched. The same inputs give the same bytes: the page holds no time but those in its inputs, and
+figures are PNGs without matplotlib's version in them.
+
+The package: :mod:`.read` reads the inputs through :mod:`pygenome.io`, :mod:`.sections` says what each section
+shows, :mod:`.figures` draws the report's own figures and :mod:`.page` renders the Jinja templates of
+``templates/`` (one per section).
+"""
+
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from pygenome.errors import InputError
+from pygenome.io.outputs import atomic_outputs
+from pygenome.steps.report import read, sections
+from pygenome.steps.report.page import render
+
+
+def report(out, *, title: str = "pygenome report", description: str = "", label_qc=(), model_dirs=(),
+           evaluation_dirs=(), motifs_dir=None, motifs_prefix=None, attribution_dir=None,
+           attribution_prefix=None) -> Path:
+    """Write the report of the given outputs to ``out`` (HTML, UTF-8, whole or not at all); returns its path.
+
+    ``description``: a paragraph (plain text) shown under the title, e.g. where the data came from.
+
+    ``label_qc``: ``<prefix>.qc.json`` files of the label step (the prefix is shown as the genome id);
+    ``model_dirs``: model folders of the train step (e.g. one per genome); ``evaluation_dirs``: output folders of the
+    evaluate step; ``motifs_dir`` and ``motifs_prefix``: an output folder of the motifs step and the prefix of its
+    files.
+    """
+    if not (label_qc or model_dirs or evaluation_dirs or motifs_dir or attribution_dir):
+        raise InputError("nothing to report: give label QC files (--label-qc), model folders (--model), "
+                         "evaluation folders (--evaluation) and/or a motifs folder (--motifs)")
+    if (motifs_dir is None) != (motifs_prefix is None):
+        raise InputError("a motifs folder (--motifs) and the prefix of its files (--motifs-prefix) go together")
+    if (attribution_dir is None) != (attribution_prefix is None):
+        raise InputError("an attribution folder (--attribution) and the prefix of its files (--attribution-prefix) "
+                         "go together")
+    for kind, folders in (("model", model_dirs), ("evaluation", evaluation_dirs)):
+        twice = [str(folder) for folder, count in Counter(Path(f).resolve() for f in folders).items() if count > 1]
+        if twice:
+            raise InputError(f"{kind} folder(s) given twice: {', '.join(twice)}; give each once")
+    qc_paths = [Path(path) for path in label_qc]
+    qcs = {read.qc_id(path): read.read_qc(path) for path in qc_paths}
+    if len(qcs) < len(qc_paths):
+        raise InputError(f"label QC files with the same prefix: {', '.join(map(str, qc_paths))}; give one per genome")
+    models = [read.read_model(Path(folder)) for folder in model_dirs]
+    evaluations = [read.read_evaluation(Path(folder)) for folder in evaluation_dirs]
+    motifs = read.read_motifs_outputs(Path(motifs_dir), motifs_prefix) if motifs_dir is not None else None
+    attribution = read.read_attribution(Path(attribution_dir), attribution_prefix) if attribution_dir else None
+    files = read.files_read(qc_paths, models, evaluations, motifs)
+    shown = [sections.inputs(qcs, models, evaluations, motifs, files)]
+    if qcs:
+        shown.append(sections.label_qc(qcs))
+    if models:
+        shown.append(sections.training(models))
+    if evaluations:
+        shown.append(sections.evaluation(evaluations))
+    if motifs is not None:
+        shown.append(sections.heads(motifs))
+    if attribution is not None:
+        shown.append(sections.attribution(attribution, motifs))
+    out = Path(out)
+    with atomic_outputs(out) as (temp,):
+        temp.write_text(render(title, description, shown), encoding="utf-8")
+    return out
