@@ -73,9 +73,9 @@ def read_motifs_outputs(folder: Path, prefix: str) -> dict:
     heads = read_table(output("motifs", "heads").path(folder, prefix), HEADS_COLUMNS,
                        f"{written_by} (its folder and file prefix)", TEXT_COLUMNS)
     meme = output("motifs", "meme").path(folder, prefix)
-    motifs = {"folder": folder, "prefix": prefix, "heads": heads,
+    motifs = {"folder": folder, "prefix": prefix, "heads": heads,  # no head motif: an empty .meme file
               "figures": output("motifs", "figures").path(folder, prefix),
-              "matrices": {m.name: m for m in read_motifs(meme)} if meme.is_file() else {}}
+              "matrices": {m.name: m for m in read_motifs(meme)} if heads["motif"].notna().any() else {}}
     optional = {"profiles": PROFILES_COLUMNS, "matches": MATCHES_COLUMNS, "recurrence": RECURRENCE_COLUMNS}
     for name, columns in optional.items():
         path = output("motifs", name).path(folder, prefix)
