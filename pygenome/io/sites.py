@@ -32,6 +32,14 @@ COLUMNS = ["contig", "position", "strand", "name", "score", "source", "count", "
 BED_HEADER = "#contig\tstart\tend\tname\tscore\tstrand\tsource\tcount\tcontrol\tlog2_enrichment\n"
 
 
+def site_table(contig, position, strand, source: str, score=np.nan, count=np.nan, control=np.nan,
+               log2_enrichment=np.nan, name="") -> pd.DataFrame:
+    """A site table (:data:`COLUMNS`) of the sites given: ``position`` an array ``(N,)`` (0-based, forward), each
+    other field an array ``(N,)`` or one value for all."""
+    return pd.DataFrame({"contig": contig, "position": position, "strand": strand, "name": name, "score": score,
+                         "source": source, "count": count, "control": control, "log2_enrichment": log2_enrichment})
+
+
 def empty_sites() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in zip(
         COLUMNS, ["object", "int64", "object", "object", "float64", "object", "float64", "float64", "float64"])})
@@ -63,9 +71,8 @@ def call_sites(contig: str, signal: np.ndarray, circular: bool, min_count: int =
                 np.log2(ratio[enriched])
         else:
             controls = log2 = np.full(positions.size, np.nan)
-        tables.append(pd.DataFrame({"contig": contig, "position": positions, "strand": strand, "name": "",
-                                    "score": counts, "source": "called", "count": counts, "control": controls,
-                                    "log2_enrichment": log2}))
+        tables.append(site_table(contig, positions, strand, "called", score=counts, count=counts, control=controls,
+                                 log2_enrichment=log2))
     return sort_sites(pd.concat(tables, ignore_index=True))
 
 
@@ -225,12 +232,9 @@ def query_sites(source, genome, names) -> pd.DataFrame:
     if path.name.endswith(".track.npz"):
         labels = load_track(path)
         check_same_genome(labels, genome, str(path))
-        rows = [(name, int(p), strand) for name, array in labels.arrays.items() if name in names
-                for row, strand in enumerate(STRANDS) for p in np.flatnonzero(array[row])]
-        table = pd.DataFrame(rows, columns=["contig", "position", "strand"])
-        for column, value in (("name", ""), ("score", np.nan), ("source", "known"), ("count", np.nan),
-                              ("control", np.nan), ("log2_enrichment", np.nan)):
-            table[column] = value
+        tables = [site_table(name, np.flatnonzero(array[row]), strand, "known")
+                  for name, array in labels.arrays.items() if name in names for row, strand in enumerate(STRANDS)]
+        table = pd.concat(tables, ignore_index=True) if tables else empty_sites()
         return sort_sites(table if len(table) else empty_sites(), names)
     sites = read_sites_bed(path, genome)
     return sites[sites["contig"].isin(names)].reset_index(drop=True)

@@ -30,7 +30,7 @@ from pygenome.errors import InputError
 from pygenome.io.attention import save_attention
 from pygenome.io.genome import read_genome, reverse_complement
 from pygenome.io.outputs import atomic_outputs
-from pygenome.io.sites import empty_sites, local_maxima, query_sites, sort_sites, write_sites_bed
+from pygenome.io.sites import empty_sites, local_maxima, query_sites, site_table, sort_sites, write_sites_bed
 from pygenome.io.tracks import (
     STRANDS,
     Track,
@@ -134,9 +134,7 @@ def call_predicted_sites(track: Track, caller: SiteCaller) -> pd.DataFrame:
             else:
                 minimum = caller.min_score if caller.method == "peaks" else -np.inf
                 positions = local_maxima(values, minimum, caller.distance, circular)
-            tables.append(pd.DataFrame({"contig": name, "position": positions, "strand": strand, "name": "",
-                                        "score": values[positions].astype(float), "source": "predicted",
-                                        "count": np.nan, "control": np.nan, "log2_enrichment": np.nan}))
+            tables.append(site_table(name, positions, strand, "predicted", score=values[positions].astype(float)))
     sites = pd.concat(tables, ignore_index=True) if tables else empty_sites()
     if caller.method == "top_k":
         sites = sites.sort_values("score", ascending=False, kind="stable").head(caller.top_k)
@@ -171,9 +169,7 @@ def control_queries(genome, names, sites: pd.DataFrame, count: int, seed: int) -
     if kept.size < count:
         raise InputError(f"could not place {count} attention controls more than {CONTROL_EXCLUSION} nt from every "
                          f"query site on {', '.join(names)}; ask for fewer with --attention-controls")
-    table = pd.DataFrame({"contig": np.asarray(names, dtype=object)[index[kept]], "position": position[kept],
-                          "strand": strand[kept], "name": "", "score": np.nan, "source": "control",
-                          "count": np.nan, "control": np.nan, "log2_enrichment": np.nan})
+    table = site_table(np.asarray(names, dtype=object)[index[kept]], position[kept], strand[kept], "control")
     return sort_sites(table if len(table) else empty_sites(), names)
 
 
