@@ -75,7 +75,7 @@ def read_motifs_outputs(folder: Path, prefix: str) -> dict:
     meme = output("motifs", "meme").path(folder, prefix)
     motifs = {"folder": folder, "prefix": prefix, "heads": heads,  # no head motif: an empty .meme file
               "figures": output("motifs", "figures").path(folder, prefix),
-              "matrices": {m.name: m for m in read_motifs(meme)} if heads["motif"].notna().any() else {}}
+              "matrices": {m.name: m for m in read_motifs(meme)} if heads["motif"].ne("").any() else {}}
     optional = {"profiles": PROFILES_COLUMNS, "matches": MATCHES_COLUMNS, "recurrence": RECURRENCE_COLUMNS}
     for name, columns in optional.items():
         path = output("motifs", name).path(folder, prefix)
