@@ -385,7 +385,7 @@ def _run_gia(args) -> None:
     spacings = range(args.spacings[0], args.spacings[1] + 1) if args.spacings else ()
     summary = gia(args.model, args.fasta, args.outdir, args.prefix, args.motif, motif_name=args.motif_name,
                   offsets=args.at, second=args.second, second_name=args.second_name, spacings=spacings,
-                  backgrounds=args.backgrounds, seed=args.seed, topology=args.topology)
+                  count=args.backgrounds, seed=args.seed, topology=args.topology)
     print(json.dumps({key: value for key, value in summary.items() if key != "effects"}))
 
 
