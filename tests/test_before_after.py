@@ -4,7 +4,7 @@ commit before it and with this tree, write the same bytes.
 The run covers label, train, predict, baseline, evaluate and motifs (``pygenome run`` on the bundled test genome
 with a tiny model), gia on its model, and a CNN's training and filters. Left out of the byte comparison, each for a
 reason: the run's own bookkeeping (``pipeline/``: absolute input paths and times), ``timing.json`` (seconds), the
-report (it shows those seconds), and in the attention files the ``attention_sites`` entry of their metadata, which
+report (it shows those seconds), and in the attention files the ``sites`` entry of their metadata, which
 records the name of the sites file since b62c2ec (it recorded the path as given). The attribution arrays are not
 compared: the reshaping changed their format (ISM written centred). Needs the repository's history (skipped
 without it, e.g. in a shallow clone).
@@ -45,6 +45,7 @@ def old_code(folder: Path) -> Path:
         pytest.skip(f"commit {BEFORE} is not in this checkout's history")
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "pygenome", "assets"], capture_output=True,
                              check=True).stdout
+    folder.mkdir()
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return folder
 
@@ -76,7 +77,7 @@ def same_attention(before: Path, after: Path) -> bool:
         for name in old.files:
             if name == "meta":
                 old_meta, new_meta = json.loads(str(old[name])), json.loads(str(new[name]))
-                old_meta["attention_sites"] = Path(old_meta["attention_sites"]).name
+                old_meta["sites"] = Path(old_meta["sites"]).name
                 if old_meta != new_meta:
                     return False
             elif not np.array_equal(old[name], new[name]):
