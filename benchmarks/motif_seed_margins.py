@@ -1,7 +1,7 @@
 """Benchmark of a test's margins: how much what a trained model learns varies with its training seed.
 
 Trains the model of tests/conftest.py's ``trained`` fixture (planted TTGACA at -35 and TATAAT at -12 upstream of 300
-sites of a 60 kb genome) with each seed, runs predict and motifs as tests/test_motifs.py does, and prints, per
+sites of a 60 kb genome) with each seed, runs predict and motifs as tests/steps/test_motifs.py does, and prints, per
 planted box, the statistics that test asserts on: how many reported head motifs Tomtom matches to it, and for the
 best match the fraction of sites and of control positions that carry an occurrence. A seed changes the weights far
 more than a CPU does, so the spread over seeds bounds what another host may give. Usage::
@@ -27,7 +27,7 @@ from pygenome.pipeline.simulate import SIGMA70, promoter_genome, write_fasta  # 
 from pygenome.steps.label import label  # noqa: E402
 from pygenome.steps.train import configs, train  # noqa: E402
 from tests.conftest import write_planted_database, write_sites  # noqa: E402
-from tests.test_motifs import DECOY  # noqa: E402
+from tests.steps.test_motifs import DECOY  # noqa: E402
 
 SETTINGS = {"n_layers": 2, "n_heads": 4, "d_model": 16, "d_head": 8, "context": 64, "steps": 1000, "batch_size": 8,
             "segment_length": 64, "eval_every": 500, "checkpoint_every": 1000, "warmup_steps": 10,

@@ -1,10 +1,16 @@
 """Attribution on the planted-promoter model (conftest ``trained``: TATAAT at -12..-7 and TTGACA at -35..-30 of every
-site): every method puts its largest attributions on the -10 box; ISM entries are score differences; integrated
-gradients are complete; the dinucleotide shuffle keeps dinucleotides; outputs are (N, 4, L) arrays as TF-MoDISco
-reads them, reproducible to the byte."""
+site): every method puts its largest attributions on the -10 box; tangermeme's saliency and ISM equal the explicit
+computations; ISM is written centred and its raw entries are score differences; integrated gradients and DeepLIFT/SHAP
+(on a CNN; refused for the transformer) are complete; the dinucleotide shuffle keeps dinucleotides; outputs are
+(N, 4, L) arrays that TF-MoDISco reads (``modisco motifs`` finds patterns in every method's), reproducible to the
+byte."""
 
 import collections
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +19,16 @@ import torch
 
 from pygenome.cli import main
 from pygenome.errors import InputError
-from pygenome.interpret.attribution import dinucleotide_shuffle, log_odds, window_offsets
-from pygenome.interpret.attribution_methods import METHODS
+from pygenome.interpret.attributed import ism_changes
+from pygenome.interpret.attribution import (
+    deep_lift_score,
+    dinucleotide_shuffle,
+    ism,
+    log_odds,
+    saliency,
+    window_offsets,
+)
+from pygenome.interpret.attribution_methods import DEFAULT_METHODS, METHODS
 from pygenome.io.genome import read_genome
 from pygenome.io.motifs import read_motifs
 from pygenome.model import load_model
@@ -31,7 +45,31 @@ def attributed(trained, tmp_path_factory):
     database = write_planted_database(outdir / "known.meme")
     summary = attribute(trained["folder"] / "model", trained["fasta"], trained["labels"], outdir, "g",
                         topology="circular", max_sites=SITES, databases=[database], progress=False)
-    arrays = {name: np.load(outdir / f"g.{name}.npz")["arr_0"] for name in ("one_hot", *METHODS)}
+    arrays = {name: np.load(outdir / f"g.{name}.npz")["arr_0"] for name in ("one_hot", *DEFAULT_METHODS)}
+    return {"outdir": outdir, "summary": summary, "arrays": arrays,
+            "sites": pd.read_csv(outdir / "g.sites.tsv", sep="\t")}
+
+
+@pytest.fixture(scope="module")
+def all_sites(trained, tmp_path_factory):
+    """The gradient methods at all 300 sites (integrated gradients with 10 steps): at 80, too few seqlets of one
+    sign pass TF-MoDISco's threshold for it to cluster them (more than 100)."""
+    outdir = tmp_path_factory.mktemp("all_sites")
+    summary = attribute(trained["folder"] / "model", trained["fasta"], trained["labels"], outdir, "g",
+                        methods=["saliency", "integrated_gradients"], steps=10, topology="circular", plot_sites=0,
+                        progress=False)
+    return {"outdir": outdir, "summary": summary}
+
+
+@pytest.fixture(scope="module")
+def cnn_attributed(trained, tmp_path_factory):
+    """DeepLIFT/SHAP of a CNN trained on the planted genome, at all 300 sites."""
+    outdir = tmp_path_factory.mktemp("cnn_attributed")
+    assert main(["train", "--genome", "g", str(trained["fasta"]), str(trained["labels"]), "--preset", "cnn", "--set",
+                 "steps=600", "eval_every=300", "--outdir", str(outdir / "model"), "--quiet"]) == 0
+    summary = attribute(outdir / "model", trained["fasta"], trained["labels"], outdir, "g",
+                        methods=["deep_lift_shap"], topology="circular", plot_sites=0, progress=False)
+    arrays = {name: np.load(outdir / f"g.{name}.npz")["arr_0"] for name in ("one_hot", "deep_lift_shap")}
     return {"outdir": outdir, "summary": summary, "arrays": arrays,
             "sites": pd.read_csv(outdir / "g.sites.tsv", sep="\t")}
 
@@ -43,7 +81,8 @@ def test_outputs_are_one_hot_and_attribution_arrays_of_one_shape(attributed, tra
         assert values.shape == (SITES, 4, width) and values.dtype == np.float32
     assert (arrays["one_hot"].sum(axis=1) == 1).all()  # no N in a circular genome's windows
     assert (arrays["saliency"][arrays["one_hot"] == 0] == 0).all()  # gradient x input: the present base only
-    assert (arrays["ism"][arrays["one_hot"] == 1] == 0).all()  # no identity edits
+    assert np.abs(arrays["ism"].sum(axis=1)).max() < 1e-5  # centred: each position's four entries sum to 0
+    assert (ism_changes(arrays["ism"], arrays["one_hot"])[arrays["one_hot"] == 1] == 0).all()  # no identity edits
     sites = attributed["sites"]
     assert len(sites) == SITES and (sites["log_odds"] > 0).mean() > 0.75
     plus = sites[sites.strand == "+"]  # the window's score is the streamed prediction's
@@ -55,7 +94,7 @@ def test_outputs_are_one_hot_and_attribution_arrays_of_one_shape(attributed, tra
         "1.integrated_gradients.png", "1.ism.png", "1.saliency.png"]
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", DEFAULT_METHODS)
 def test_attribution_is_highest_on_the_planted_minus10_box(attributed, trained, method):
     model, _ = load_model(trained["folder"] / "model")
     offsets = window_offsets(model.config)
@@ -69,7 +108,7 @@ def test_attribution_is_highest_on_the_planted_minus10_box(attributed, trained, 
 
 def test_attribution_motifs_are_the_planted_boxes_where_they_were_planted(attributed):
     motifs = pd.read_csv(attributed["outdir"] / "g.motifs.tsv", sep="\t")
-    for method in METHODS:
+    for method in DEFAULT_METHODS:
         minus10 = motifs[(motifs.method == method) & motifs.consensus.fillna("").str.contains("TATAAT")]
         assert len(minus10) == 1, motifs
         row = minus10.iloc[0]
@@ -81,9 +120,10 @@ def test_attribution_motifs_are_the_planted_boxes_where_they_were_planted(attrib
     assert [m.name for m in written] == list(motifs.motif.dropna())
 
 
-def test_ism_entries_are_the_score_changes_of_single_edits(attributed, trained):
+def test_raw_ism_entries_are_the_score_changes_of_single_edits(attributed, trained):
     model, _ = load_model(trained["folder"] / "model")
     x = torch.from_numpy(attributed["arrays"]["one_hot"][:2])
+    changes = ism_changes(attributed["arrays"]["ism"], attributed["arrays"]["one_hot"])
     for site, column, base in ((0, 108, 0), (1, 50, 3)):
         if x[site, base, column] == 1:
             base = (base + 1) % 4
@@ -92,7 +132,75 @@ def test_ism_entries_are_the_score_changes_of_single_edits(attributed, trained):
         variant[base, column] = 1
         with torch.no_grad():
             expected = (log_odds(model, variant[None]) - log_odds(model, x[site][None])).item()
-        assert attributed["arrays"]["ism"][site, base, column] == pytest.approx(expected, abs=1e-4)
+        assert changes[site, base, column] == pytest.approx(expected, abs=1e-4)
+
+
+def explicit_saliency(model, x):
+    """Gradient × input by one autograd call (the computation pygenome did before tangermeme)."""
+    x = x.clone().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(log_odds(model, x).sum(), x)
+    return (gradient * x).detach()
+
+
+@torch.no_grad()
+def explicit_ism(model, x):
+    """Every single edit's change of the score, by explicit loops (0 for the present base)."""
+    result = torch.zeros_like(x)
+    for index in range(len(x)):
+        reference = log_odds(model, x[index:index + 1])[0]
+        for column in range(x.shape[2]):
+            variants = x[index].expand(4, -1, -1).clone()
+            variants[:, :, column] = torch.eye(4)
+            result[index, :, column] = log_odds(model, variants) - reference
+    return result
+
+
+def test_tangermeme_saliency_and_ism_equal_the_explicit_computations(attributed, trained):
+    model, _ = load_model(trained["folder"] / "model")
+    x = torch.from_numpy(attributed["arrays"]["one_hot"][:6])
+    assert torch.equal(saliency(model, x), explicit_saliency(model, x))  # the same autograd call: the same bits
+    raw = explicit_ism(model, x)
+    centred = ism(model, x)
+    np.testing.assert_allclose(centred.numpy(), (raw - raw.mean(dim=1, keepdim=True)).numpy(), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(ism_changes(centred.numpy(), x.numpy()), raw.numpy(), atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(attributed["arrays"]["ism"][:6], centred.numpy())  # as the step wrote them
+    np.testing.assert_array_equal(attributed["arrays"]["saliency"][:6], saliency(model, x).numpy())
+
+
+def test_deep_lift_shap_is_complete_on_a_cnn_and_refused_for_the_transformer(cnn_attributed, trained, tmp_path):
+    figures = cnn_attributed["summary"]["deep_lift_shap"]
+    assert figures["references"] == 20 and figures["completeness_error_max"] < 1e-3 * figures["mean_abs_log_odds"]
+    sites, arrays = cnn_attributed["sites"], cnn_attributed["arrays"]
+    assert sites["deep_lift_shap_completeness_error"].abs().max() == pytest.approx(figures["completeness_error_max"])
+    assert (arrays["deep_lift_shap"][arrays["one_hot"] == 0] != 0).mean() > 0.5  # hypothetical: every base
+    model, _ = load_model(cnn_attributed["outdir"] / "model")
+    offsets = window_offsets(model.config)
+    importance = np.abs(arrays["deep_lift_shap"] * arrays["one_hot"]).sum(axis=1).mean(axis=0)
+    boxes = ((offsets >= -35) & (offsets <= -30)) | ((offsets >= -12) & (offsets <= -7))  # the CNN weighs both
+    elsewhere = (offsets <= 10) & ~(((offsets >= -37) & (offsets <= -28)) | ((offsets >= -14) & (offsets <= -5)))
+    assert importance[boxes].min() > 2 * importance[elsewhere].max()
+    x = torch.from_numpy(arrays["one_hot"][:8])
+    with torch.no_grad():  # the CNN with its ReLUs and max-pool as modules scores as the CNN
+        torch.testing.assert_close(deep_lift_score(model)(x)[:, 0], log_odds(model, x), rtol=0, atol=1e-5)
+    with pytest.raises(InputError, match="supports the cnn model only, not the transformer: its attention"):
+        attribute(trained["folder"] / "model", trained["fasta"], trained["labels"], tmp_path, "g",
+                  methods=["deep_lift_shap"])
+    assert not any(tmp_path.glob("g.*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", METHODS)
+def test_tf_modisco_finds_patterns_in_every_method(attributed, all_sites, cnn_attributed, method, tmp_path):
+    pytest.importorskip("modiscolite")
+    modisco = shutil.which("modisco", path=str(Path(sys.executable).parent)) or shutil.which("modisco")
+    h5py = pytest.importorskip("h5py")
+    run = {"ism": attributed, "deep_lift_shap": cnn_attributed}.get(method, all_sites)
+    outdir, width = run["outdir"], run["summary"]["window"]["length"] // 2 * 2
+    subprocess.run([modisco, "motifs", "-s", str(outdir / "g.one_hot.npz"), "-a", str(outdir / f"g.{method}.npz"),
+                    "-n", "2000", "-w", str(width), "-o", str(tmp_path / "modisco.h5")], check=True,
+                   capture_output=True)
+    with h5py.File(tmp_path / "modisco.h5") as results:
+        assert sum(len(results[sign]) for sign in ("pos_patterns", "neg_patterns") if sign in results) >= 1
 
 
 def test_integrated_gradients_are_complete_and_converge_with_steps(attributed, trained, tmp_path):
@@ -111,6 +219,7 @@ def test_integrated_gradients_are_complete_and_converge_with_steps(attributed, t
 def test_a_second_run_gives_the_same_bytes(attributed, trained, tmp_path):
     assert main(["attribute", "--model", str(trained["folder"] / "model"), "--fasta", str(trained["fasta"]),
                  "--sites", str(trained["labels"]), "--topology", "circular", "--max-sites", str(SITES),
+                 "--method", *DEFAULT_METHODS,
                  "--database", str(attributed["outdir"] / "known.meme"), "--outdir", str(tmp_path), "--prefix", "g",
                  "--quiet"]) == 0
     for name in ("one_hot.npz", "saliency.npz", "ism.npz", "integrated_gradients.npz", "sites.tsv", "motifs.tsv",
@@ -137,6 +246,8 @@ def test_bad_requests_are_refused(trained, tmp_path):
     model = trained["folder"] / "model"
     with pytest.raises(InputError, match="choose from saliency"):
         attribute(model, trained["fasta"], trained["labels"], tmp_path, "g", methods=["deeplift"])
+    with pytest.raises(InputError, match="at least one reference"):
+        attribute(model, trained["fasta"], trained["labels"], tmp_path, "g", deep_lift_references=0)
     (tmp_path / "empty.bed").write_text("")
     with pytest.raises(InputError, match="no sites on the contigs"):
         attribute(model, trained["fasta"], tmp_path / "empty.bed", tmp_path, "g")

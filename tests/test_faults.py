@@ -4,7 +4,7 @@ Each case makes one bad input or fault next to good inputs, runs the ``pygenome`
 exit status (2: refused; 0: done, with a warning), a fragment of the message, that no traceback was printed, and,
 for a refusal, that the folder holds nothing new. Faults of the operating system (a full disk, a read-only folder)
 run the command in a process of its own under a file-size limit or as an unprivileged user. The interruptions of
-``pygenome run`` (kills, signals, concurrent runs, changed settings, a moved folder) are in tests/test_run.py.
+``pygenome run`` (kills, signals, concurrent runs, changed settings, a moved folder) are in tests/pipeline/test_run.py.
 
 docs/reliability.md's fault matrix is made from :data:`CASES`: ``python -m tests.test_faults`` rewrites it, and
 :func:`test_the_fault_matrix_in_the_docs_is_current` fails when it is out of date.

@@ -17,7 +17,7 @@ the demo uses instead when the shared databases are present. (The same method on
 of Vera et al. 2020 converges to an AT-rich motif that matches no sigma factor, so it is not used.)
 
 Run from the repository root: ``python assets/motifs/derive_sigma70_minus10.py``. The same inputs give the same
-bytes; ``tests/test_reference_motif.py`` checks the bundled file against a fresh derivation.
+bytes; ``tests/interpret/test_reference_motif.py`` checks the bundled file against a fresh derivation.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ TRAINING = {"n_layers": 2, "n_heads": 4, "d_model": 16, "d_head": 8, "context": 
             "learning_rate": 6e-3, "loss": "weighted_ce", "site_fraction": 0.3}
 
 
-TEST_DATA = Path(__file__).resolve().parents[1] / "assets" / "test"
+TEST_DATA = Path(__file__).resolve().parents[2] / "assets" / "test"
 
 
 def make_inputs(folder):

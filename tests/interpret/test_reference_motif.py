@@ -9,7 +9,7 @@ from pygenome.interpret.compare import best_matches, compare
 from pygenome.io.motifs import consensus, read_motifs
 from tests.conftest import shared_file
 
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[2]
 REFERENCE = REPOSITORY / "assets" / "motifs" / "sigma70_minus10.meme"
 
 

@@ -94,7 +94,8 @@ def test_the_evaluation_loss_on_probabilities_is_the_training_loss_on_logits(los
     targets = (torch.rand(500) < 0.1).long()
     probabilities = torch.softmax(logits, dim=-1)[:, 1].numpy()
     training = float(loss_sum(logits, targets, config)) / len(targets)
-    assert mean_loss(probabilities, targets.numpy().astype(bool), config) == pytest.approx(training, rel=1e-6)  # training: float32
+    evaluation = mean_loss(probabilities, targets.numpy().astype(bool), config)
+    assert evaluation == pytest.approx(training, rel=1e-6)  # training: float32
 
 
 def test_contig_split_balances_unequal_contigs_and_auto_keeps_a_dominant_chromosome_whole():

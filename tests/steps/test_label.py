@@ -222,7 +222,7 @@ def _cram(bam, fasta, folder):
 def test_a_cram_labels_as_the_bam_it_came_from(tmp_path, with_control):
     """The same sites, labels and library sizes from a CRAM as from its BAM (a CRAM index keeps no counts: pysam
     reports zero mapped reads, which once stopped the step with "no mapped reads")."""
-    data = Path(__file__).resolve().parents[1] / "assets" / "test"
+    data = Path(__file__).resolve().parents[2] / "assets" / "test"
     fasta = Path(shutil.copy(data / "alpha.fa", tmp_path / "alpha.fa"))  # htslib writes its .fai beside it
     treated, control = data / "alpha.tex_plus.bam", data / "alpha.tex_minus.bam"
     runs = {}
@@ -240,7 +240,7 @@ def test_a_cram_labels_as_the_bam_it_came_from(tmp_path, with_control):
 
 def test_a_stale_index_is_refused(tmp_path):
     """A BAM subsampled after it was indexed, its old index kept: once 39 % fewer sites with exit 0."""
-    data = Path(__file__).resolve().parents[1] / "assets" / "test"
+    data = Path(__file__).resolve().parents[2] / "assets" / "test"
     bam = tmp_path / "alpha.bam"
     shutil.copy(data / "alpha.tex_plus.bam.bai", tmp_path / "alpha.bam.bai")
     with pysam.AlignmentFile(data / "alpha.tex_plus.bam") as source, \

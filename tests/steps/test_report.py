@@ -26,7 +26,7 @@ from pygenome.steps.predict import predict
 from pygenome.steps.report import report
 from pygenome.steps.train import configs, train
 from tests.conftest import write_planted_database, write_sites
-from tests.test_motifs import DECOY
+from tests.steps.test_motifs import DECOY
 
 SETTINGS = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 150, "batch_size": 8,
             "segment_length": 64, "eval_every": 50, "checkpoint_every": 150, "warmup_steps": 10,

@@ -16,7 +16,7 @@ from pygenome.cli import main
 from pygenome.pipeline.simulate import SIGMA70
 from tests.conftest import write_planted_database, write_sites
 
-DECOY = Path(__file__).resolve().parents[1] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
+DECOY = Path(__file__).resolve().parents[2] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
 
 
 @pytest.fixture(scope="module")

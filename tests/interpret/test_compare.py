@@ -14,7 +14,7 @@ from pygenome.interpret.stats import benjamini_hochberg
 from pygenome.io.motifs import Motif, read_motifs
 from tests.conftest import shared_file
 
-DECOY = Path(__file__).resolve().parents[1] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
+DECOY = Path(__file__).resolve().parents[2] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
 
 
 def consensus_matrix(sequence: str, probability: float = 0.9) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 
 from pygenome.cli import main
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "demo"
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "demo"
 
 
 @pytest.fixture(scope="module")
