@@ -1,9 +1,9 @@
 """Motifs from attributions, anchored at their offset from the site (our documented method, the attribution twin of
 the attention-head motifs; TF-MoDISco reads the same arrays for position-free seqlets).
 
-1. **Contribution** of each window position ``(N, L)``: the attribution of the base present there (gradient × input
-   and integrated gradients: ``Σ_b attribution·one-hot``; in-silico mutagenesis: minus the mean change of the three
-   edits, what it costs to lose the base).
+1. **Contribution** of each window position ``(N, L)``: the attribution of the base present there (gradient × input,
+   integrated gradients and DeepLIFT/SHAP: ``Σ_b attribution·one-hot``; in-silico mutagenesis: minus the mean change
+   of the three edits, what it costs to lose the base, from the raw changes of :func:`ism_changes`).
 2. **Profile**: the mean contribution by offset over the sites. Offsets whose mean exceeds the profile's median by
    more than ``mad_factor`` median absolute deviations are important; runs of them (gaps of one bridged) are
    **peaks**, ranked by their summed excess over the median; the ``max_peaks`` strongest are kept.
@@ -30,10 +30,18 @@ MIN_WIDTH = 4
 SITE_QUANTILE = 0.75
 
 
+def ism_changes(centred: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
+    """The raw in-silico mutagenesis ``(N, 4, L)`` — each edit's change of the score, 0 for the present base — of
+    the centred one ``(N, 4, L)`` as written (:mod:`pygenome.interpret.attribution`): each entry less the present
+    base's. At an N position (one-hot all zero) no base is present, and the entries stay centred."""
+    return centred - (centred * one_hot).sum(axis=1, keepdims=True)
+
+
 def contributions(method: str, attributions: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
-    """Contribution ``(N, L)`` of the present base at each position (see the module)."""
+    """Contribution ``(N, L)`` of the present base at each position (see the module), of attributions and one-hot
+    ``(N, 4, L)``."""
     if method == "ism":
-        return -attributions.sum(axis=1) / 3
+        return -ism_changes(attributions, one_hot).sum(axis=1) / 3
     return (attributions * one_hot).sum(axis=1)
 
 

@@ -7,23 +7,49 @@ circular contig's origin wrapped). Column ``j`` lies ``j − (R − shift)`` nt 
 **score** explained is the output's log-odds of class 1, ``logit₁ − logit₀`` (unbounded and closer to linear than the
 probability, as attribution methods assume).
 
-Methods, each giving attributions ``(N, 4, L)``:
+Methods, each giving attributions ``(N, 4, L)``; saliency, ISM and DeepLIFT/SHAP are tangermeme's (Schreiber), called
+on :class:`Score`, the model seen as a map from one-hot ``(B, 4, L)`` to its score ``(B, 1)``:
 
-- ``saliency``: gradient × input, ``x ⊙ ∂score/∂x`` (only the present base of each position is non-zero).
-- ``ism``: in-silico mutagenesis, ``score(x with base b at j) − score(x)`` for every position and every base other
-  than the present one (the present base's entry is 0); ``3 × L`` variants per site, batched.
+- ``saliency``: gradient × input, ``x ⊙ ∂score/∂x`` (only the present base of each position is non-zero;
+  tangermeme's ``saliency`` without its gradient correction, so the plain gradient × input).
+- ``ism``: in-silico mutagenesis, **centred**: with ``Δ[b, j] = score(x with base b at j) − score(x)`` (0 for the
+  present base), ``Δ[b, j] − mean_b′ Δ[b′, j]``, so each position's four entries sum to 0 (tangermeme's
+  ``saturation_mutagenesis``, hypothetical). These are the hypothetical contributions TF-MoDISco reads: projected on
+  the one-hot, the present base's entry is minus the mean change of the four bases (uncentred, it is 0 and the
+  projection vanishes). The raw changes are the entries less the present base's
+  (:func:`pygenome.interpret.attributed.ism_changes`; at an N position, where no base is present, only up to their
+  mean). ``3 × L`` variants per site, batched.
 - ``integrated_gradients``: ``(x − x′) ⊙`` the mean gradient along the straight path from a reference ``x′`` to ``x``
   (trapezoid rule over ``steps`` intervals), with ``x′`` a dinucleotide-preserving shuffle of the window
   (:func:`dinucleotide_shuffle`, seeded per site), a plain shuffle, or uniform (0.25 everywhere). Completeness says
   the attributions sum to ``score(x) − score(x′)``; the difference (the completeness error) is returned per site.
+  Our own: tangermeme has no integrated gradients.
+- ``deep_lift_shap``: DeepLIFT's rescale rule averaged over ``K`` references (DeepSHAP; tangermeme's
+  ``deep_lift_shap``), the references drawn as for integrated gradients (draw 0 is integrated gradients' reference),
+  written as hypothetical contributions (each base's contribution had it been present, as TF-MoDISco reads them;
+  projected on the one-hot they sum to the mean of ``score(x) − score(x′ₖ)``, the completeness error again returned).
+  Exact only where every nonlinear operation has a DeepLIFT rule that sees it: for the ``cnn`` model (its ReLUs and
+  max-pool, as modules of :class:`_DeepLiftCNN`), not for the transformer, whose attention multiplies two
+  input-dependent tensors (``q·kᵀ``, then the weights by ``v``) and normalises them by a softmax inside its own code,
+  which no rule sees: treated as linear, the attributions would not sum to the score difference
+  (:func:`deep_lift_score` refuses it).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
+import torch.nn.functional as F
+from tangermeme.deep_lift_shap import deep_lift_shap as tangermeme_deep_lift_shap
+from tangermeme.saliency import saliency as tangermeme_saliency
+from tangermeme.saturation_mutagenesis import saturation_mutagenesis
+from torch import nn
 
+from pygenome.errors import InputError
 from pygenome.io.genome import N_CODE, one_hot, reverse_complement, windows
+from pygenome.model.cnn import CNN
 from pygenome.model.inference import receptive_field
 
 
@@ -63,31 +89,35 @@ def log_odds(model, x: torch.Tensor) -> torch.Tensor:
     return logits[:, 1] - logits[:, 0]
 
 
+class Score(nn.Module):
+    """A model as tangermeme's functions call it: one-hot ``(B, 4, L)`` → :func:`log_odds` ``(B, 1)``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.train(model.training)  # tangermeme's functions restore this mode, and with it the model's
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return log_odds(self.model, x)[:, None]
+
+
+def _device(model) -> torch.device:
+    """The device the model's parameters are on (tangermeme would otherwise move it to CUDA when there is one)."""
+    return next(model.parameters()).device
+
+
 def saliency(model, x: torch.Tensor) -> torch.Tensor:
-    """Gradient × input ``(B, 4, L)``."""
-    x = x.clone().requires_grad_(True)
-    (gradient,) = torch.autograd.grad(log_odds(model, x).sum(), x)
-    return (gradient * x).detach()
+    """Gradient × input ``(B, 4, L)`` of one-hot ``x`` ``(B, 4, L)``."""
+    return tangermeme_saliency(Score(model), x, batch_size=len(x), gradient_correction=False, device=_device(model))
 
 
-@torch.no_grad()
 def ism(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """In-silico mutagenesis ``(B, 4, L)``: the change of the score when each position holds each other base (0 for
-    the present base; an N position gets all four)."""
-    result = torch.zeros_like(x)
-    width = x.shape[-1]
-    for index in range(len(x)):
-        reference = log_odds(model, x[index:index + 1])[0]
-        edits = [(j, b) for j in range(width) for b in range(4) if x[index, b, j] != 1]
-        for start in range(0, len(edits), batch_size):
-            chunk = edits[start:start + batch_size]
-            variants = x[index].expand(len(chunk), 4, width).clone()
-            columns = torch.tensor([j for j, _ in chunk])
-            bases = torch.tensor([b for _, b in chunk])
-            variants[torch.arange(len(chunk)), :, columns] = 0
-            variants[torch.arange(len(chunk)), bases, columns] = 1
-            result[index, bases, columns] = log_odds(model, variants) - reference
-    return result
+    """Centred in-silico mutagenesis ``(B, 4, L)`` of one-hot ``x`` ``(B, 4, L)``: each position's changes of the
+    score when it holds each base (0 for the present base; an N position gets all four), less their mean over the
+    four bases. ``batch_size`` variants per forward pass. Without tangermeme's fastISM, whose use depends on a timing
+    and whose results match only to rounding: the same inputs give the same bytes."""
+    return saturation_mutagenesis(Score(model), x, batch_size=batch_size, target=0, hypothetical=True, fast=False,
+                                  device=_device(model))
 
 
 def integrated_gradients(model, x: torch.Tensor, reference: torch.Tensor, steps: int = 50):
@@ -104,6 +134,55 @@ def integrated_gradients(model, x: torch.Tensor, reference: torch.Tensor, steps:
     with torch.no_grad():
         difference = log_odds(model, x) - log_odds(model, reference)
     return attributions.detach(), (attributions.sum(dim=(1, 2)) - difference).detach()
+
+
+class _DeepLiftCNN(nn.Module):
+    """A :class:`~pygenome.model.cnn.CNN`'s score ``(B, 1)`` of one-hot ``(B, 4, L)`` with its ReLUs and max-pool as
+    modules, one per use, which DeepLIFT's rules hook (the CNN calls them as functions; dropout is off in
+    evaluation); its own layers and weights otherwise."""
+
+    def __init__(self, cnn: CNN):
+        super().__init__()
+        self.cnn = cnn
+        self.activations = nn.ModuleList(nn.ReLU() for _ in range(1 + len(cnn.config.dilations)))
+        self.pool = nn.MaxPool1d(cnn.config.pool, stride=1)
+        self.train(cnn.training)  # tangermeme's functions restore this mode, and with it the CNN's
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cnn, config = self.cnn, self.cnn.config
+        h = self.activations[0](cnn.filters(F.pad(x, (config.filter_width - 1, 0))))
+        h = self.pool(F.pad(h, (config.pool - 1, 0)))
+        for convolution, dilation, activation in zip(cnn.convolutions, config.dilations, self.activations[1:]):
+            h = activation(convolution(F.pad(h, ((config.conv_width - 1) * dilation, 0))))
+        logits = cnn.head(h[:, :, -1])
+        return (logits[:, 1] - logits[:, 0])[:, None]
+
+
+def deep_lift_score(model) -> nn.Module:
+    """The model's score as DeepLIFT/SHAP computes it exactly (one-hot ``(B, 4, L)`` → ``(B, 1)``), or an
+    :class:`~pygenome.errors.InputError` for a model with nonlinear operations no DeepLIFT rule sees."""
+    if isinstance(model, CNN):
+        return _DeepLiftCNN(model)
+    raise InputError(f"deep_lift_shap supports the cnn model only, not the {model.config.kind}: its attention "
+                     "multiplies two input-dependent tensors (q·kᵀ, then the weights by v) and normalises them by a "
+                     "softmax inside its own code, which no DeepLIFT rule sees (tangermeme's rules hook modules: "
+                     "ReLU, GELU, Softmax, LayerNorm, MaxPool, its BilinearOp), so its attributions would not sum to "
+                     "the score difference; use integrated_gradients for a reference-based method")
+
+
+def deep_lift_shap(score: nn.Module, x: torch.Tensor, reference: torch.Tensor, batch_size: int = 256):
+    """``(hypothetical attributions (B, 4, L), completeness error (B,))`` of one-hot ``x`` ``(B, 4, L)`` by
+    DeepLIFT/SHAP over references ``(B, K, 4, L)``, for ``score`` from :func:`deep_lift_score`; ``batch_size``
+    sequence–reference pairs per pass. The error is the projected attributions' sum less the mean of
+    ``score(x) − score(x′ₖ)``."""
+    device = _device(score)
+    with warnings.catch_warnings():  # its one-hot check refuses N columns (all zero) and the uniform reference
+        warnings.filterwarnings("ignore", message=".* must be one-hot encoded")
+        attributions = tangermeme_deep_lift_shap(score, x, references=reference, batch_size=batch_size,
+                                                 hypothetical=True, only_warn=True, device=device)
+    with torch.no_grad():
+        difference = score(x)[:, 0] - score(reference.flatten(0, 1))[:, 0].view(reference.shape[:2]).mean(dim=1)
+    return attributions, (attributions * x).sum(dim=(1, 2)) - difference
 
 
 def dinucleotide_shuffle(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -148,13 +227,14 @@ def _reaches(last_exit: dict, last) -> bool:
     return True
 
 
-def references(codes: np.ndarray, kind: str, seed: int) -> np.ndarray:
-    """Reference one-hots ``(N, 4, L)`` float32 for windows ``codes`` ``(N, L)``: each window shuffled (its own
-    generator, seeded by ``seed`` and its row) preserving dinucleotides or not, or ``uniform`` (0.25; N stays 0)."""
+def references(codes: np.ndarray, kind: str, seed: int, draw: int = 0, first_row: int = 0) -> np.ndarray:
+    """Reference one-hots ``(N, 4, L)`` float32 for windows ``codes`` ``(N, L)``, rows ``first_row …`` of a table:
+    each window shuffled (its own generator, seeded by ``seed``, its row and, past the first, the ``draw``) preserving
+    dinucleotides or not, or ``uniform`` (0.25; N stays 0)."""
     if kind == "uniform":
-        return np.where(codes[:, None, :] == N_CODE, 0.0, 0.25).astype(np.float32)
+        return np.where(codes[:, None, :] == N_CODE, 0.0, 0.25).repeat(4, axis=1).astype(np.float32)
     shuffled = np.empty_like(codes)
     for row, window in enumerate(codes):
-        rng = np.random.default_rng([seed, row])
+        rng = np.random.default_rng([seed, first_row + row, draw] if draw else [seed, first_row + row])
         shuffled[row] = dinucleotide_shuffle(window, rng) if kind == "dinucleotide_shuffle" else rng.permutation(window)
     return one_hot(shuffled)

@@ -7,9 +7,12 @@ in genome order). Outputs, whole or not at all, in the arrays' convention of TF-
 tangermeme — one ``(N, 4, L)`` float32 array per ``.npz``, stored as ``arr_0``:
 
 - ``<prefix>.one_hot.npz``: the windows, one-hot (A, C, G, T);
-- ``<prefix>.<method>.npz``: the attributions of each method (``saliency``, ``ism``, ``integrated_gradients``);
+- ``<prefix>.<method>.npz``: the attributions of each method (``saliency``, ``ism``, ``integrated_gradients``,
+  ``deep_lift_shap``); ISM centred and DeepLIFT/SHAP hypothetical, as TF-MoDISco reads them
+  (:mod:`pygenome.interpret.attribution`);
 - ``<prefix>.sites.tsv``: one row per window (contig, position, strand, name; the model's log-odds; with integrated
-  gradients the reference's log-odds and the completeness error);
+  gradients the reference's log-odds and the completeness error; with DeepLIFT/SHAP its completeness error,
+  ``deep_lift_shap_completeness_error``);
 - ``<prefix>.attribution.json``: the window's offsets from the site, the methods and their settings, completeness
   figures, the model and the genome;
 - ``<prefix>.<method>.track.npz`` and ``<prefix>.<method>.{plus,minus}.bw``: each site's contributions (the
@@ -20,7 +23,8 @@ tangermeme — one ``(N, 4, L)`` float32 array per ``.npz``, stored as ``arr_0``
 - ``<prefix>.figures/``: attribution logos of the first ``plot_sites`` sites, ``plot_span`` nt around them, and a
   logo of each attribution motif.
 
-So ``modisco motifs -s <prefix>.one_hot.npz -a <prefix>.saliency.npz`` reads them as they are.
+So ``modisco motifs -s <prefix>.one_hot.npz -a <prefix>.<method>.npz -w L -n …`` reads every method's as they are
+(tested).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.interpret.attributed import attribution_motifs, contributions
 from pygenome.interpret.attribution import (
+    deep_lift_score,
+    deep_lift_shap,
     integrated_gradients,
     ism,
     log_odds,
@@ -44,7 +50,7 @@ from pygenome.interpret.attribution import (
     window_offsets,
     windows_at_sites,
 )
-from pygenome.interpret.attribution_methods import METHODS, REFERENCES
+from pygenome.interpret.attribution_methods import DEFAULT_METHODS, METHODS, REFERENCES
 from pygenome.interpret.compare import with_best_known_matches
 from pygenome.io.genome import one_hot, read_genome
 from pygenome.io.motifs import write_meme
@@ -56,10 +62,12 @@ from pygenome.model import load_model
 BATCH = 32  # windows per gradient pass
 
 
-def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, reference: str = "dinucleotide_shuffle",
-              steps: int = 50, seed: int = 0, contigs=None, topology: str = "auto", max_sites: int | None = None,
-              plot_sites: int = 3, plot_span=(-50, 25), databases=(), progress: bool = True) -> dict:
-    """Run the attribute step; returns its summary (also in ``<prefix>.attribution.json``)."""
+def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=DEFAULT_METHODS,
+              reference: str = "dinucleotide_shuffle", steps: int = 50, seed: int = 0, contigs=None,
+              topology: str = "auto", max_sites: int | None = None, plot_sites: int = 3, plot_span=(-50, 25),
+              databases=(), progress: bool = True, deep_lift_references: int = 20) -> dict:
+    """Run the attribute step; returns its summary (also in ``<prefix>.attribution.json``). ``deep_lift_references``:
+    DeepLIFT/SHAP's references per site (one when they are uniform)."""
     unknown = sorted(set(methods) - set(METHODS))
     if unknown or not methods:
         raise InputError(f"attribution method(s) {', '.join(unknown) or 'none'}: choose from {', '.join(METHODS)}")
@@ -67,7 +75,10 @@ def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, ref
         raise InputError(f"reference {reference!r}: choose from {', '.join(REFERENCES)}")
     if steps < 1:
         raise InputError(f"--steps must be at least 1, not {steps}")
+    if deep_lift_references < 1:
+        raise InputError(f"DeepLIFT/SHAP needs at least one reference per site, not {deep_lift_references}")
     model, record = load_model(model_dir)
+    score = deep_lift_score(model) if "deep_lift_shap" in methods else None  # fails before the work for a transformer
     config = model.config
     genome = read_genome(fasta, topology)
     names = [c.name for c in genome.contigs] if contigs is None else list(dict.fromkeys(contigs))
@@ -81,10 +92,11 @@ def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, ref
     table = table[["contig", "position", "strand", "name"]].reset_index(drop=True)
     codes = windows_at_sites(genome, table, config)
     x_all = torch.from_numpy(one_hot(codes))
-    reference_all = torch.from_numpy(references(codes, reference, seed)) if "integrated_gradients" in methods else None
+    draws = 1 if reference == "uniform" or "deep_lift_shap" not in methods else deep_lift_references
     results = {method: torch.zeros_like(x_all) for method in methods}
     table["log_odds"] = np.nan
-    errors = np.full(len(table), np.nan)
+    errors = {method: np.full(len(table), np.nan) for method in ("integrated_gradients", "deep_lift_shap")}
+    reference_log_odds = np.full(len(table), np.nan)
     with tqdm(total=len(table), desc="attributing", unit="site", disable=not progress) as bar:
         for start in range(0, len(table), BATCH):
             batch = slice(start, start + BATCH)
@@ -95,17 +107,25 @@ def attribute(model_dir, fasta, sites, outdir, prefix: str, methods=METHODS, ref
                 results["saliency"][batch] = saliency(model, x)
             if "ism" in methods:
                 results["ism"][batch] = ism(model, x)
+            if {"integrated_gradients", "deep_lift_shap"} & set(methods):  # (B, draws, 4, L); draw 0 is IG's
+                drawn = torch.from_numpy(np.stack([references(codes[batch], reference, seed, draw, start)
+                                                   for draw in range(draws)], axis=1))
             if "integrated_gradients" in methods:
-                results["integrated_gradients"][batch], error = integrated_gradients(model, x, reference_all[batch],
-                                                                                     steps)
-                errors[batch] = error.numpy()
+                results["integrated_gradients"][batch], error = integrated_gradients(model, x, drawn[:, 0], steps)
+                errors["integrated_gradients"][batch] = error.numpy()
+                with torch.no_grad():
+                    reference_log_odds[batch] = log_odds(model, drawn[:, 0]).numpy()
+            if "deep_lift_shap" in methods:
+                results["deep_lift_shap"][batch], error = deep_lift_shap(score, x, drawn)
+                errors["deep_lift_shap"][batch] = error.numpy()
             bar.update(len(x))
-    summary = _summary(record, genome, fasta, sites, names, methods, reference, steps, seed, config, table, errors)
+    summary = _summary(record, genome, fasta, sites, names, methods, reference, steps, seed, config, table, errors,
+                       draws)
     if "integrated_gradients" in methods:
-        with torch.no_grad():
-            table["reference_log_odds"] = np.concatenate([log_odds(model, reference_all[s:s + BATCH]).numpy()
-                                                          for s in range(0, len(table), BATCH)])
-        table["completeness_error"] = errors
+        table["reference_log_odds"] = reference_log_odds
+        table["completeness_error"] = errors["integrated_gradients"]
+    if "deep_lift_shap" in methods:
+        table["deep_lift_shap_completeness_error"] = errors["deep_lift_shap"]
     offsets = window_offsets(config)
     motifs, motif_table = attribution_motifs(prefix, {m: v.numpy() for m, v in results.items()}, x_all.numpy(),
                                              offsets)
@@ -137,7 +157,8 @@ def contribution_track(genome, table, contribution: np.ndarray, offsets: np.ndar
     return Track("attribution", genome_meta(genome), arrays, producer)
 
 
-def _summary(record, genome, fasta, sites, names, methods, reference, steps, seed, config, table, errors) -> dict:
+def _summary(record, genome, fasta, sites, names, methods, reference, steps, seed, config, table, errors,
+             draws) -> dict:
     offsets = window_offsets(config)
     summary = {
         "pygenome": __version__, "sites": len(table), "window": {"length": int(len(offsets)), "first_offset":
@@ -146,12 +167,14 @@ def _summary(record, genome, fasta, sites, names, methods, reference, steps, see
         "parameters": {"model": record["model"], "fasta": Path(fasta).name, "sites": Path(str(sites)).name,
                        "contigs": names, "reference": reference, "steps": steps, "seed": seed},
         "genome": genome_meta(genome)}
-    if "integrated_gradients" in methods:
-        scale = np.abs(table["log_odds"].to_numpy()).mean()
-        summary["integrated_gradients"] = {"reference": reference, "steps": steps,
-                                           "completeness_error_max": float(np.abs(errors).max()),
-                                           "completeness_error_mean": float(np.abs(errors).mean()),
-                                           "mean_abs_log_odds": float(scale)}
+    scale = float(np.abs(table["log_odds"].to_numpy()).mean())
+    settings = {"integrated_gradients": {"reference": reference, "steps": steps},
+                "deep_lift_shap": {"reference": reference, "references": draws}}
+    for method in ("integrated_gradients", "deep_lift_shap"):
+        if method in methods:
+            summary[method] = settings[method] | {"completeness_error_max": float(np.abs(errors[method]).max()),
+                                                  "completeness_error_mean": float(np.abs(errors[method]).mean()),
+                                                  "mean_abs_log_odds": scale}
     return summary
 
 
