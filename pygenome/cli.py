@@ -308,12 +308,14 @@ def _run_evaluate(args) -> None:
 
 
 def _add_attribute(steps) -> None:
-    from pygenome.interpret.attribution_methods import METHODS, REFERENCES
+    from pygenome.interpret.attribution_methods import DEFAULT_METHODS, METHODS, REFERENCES
 
     parser = steps.add_parser(
-        "attribute", help="a model + sites → attributions: saliency, in-silico mutagenesis, integrated gradients",
+        "attribute", help="a model + sites → attributions: saliency, in-silico mutagenesis, integrated gradients, "
+                          "DeepLIFT/SHAP",
         description="Explain the model's score (log-odds) at each site by the nucleotides of the window it reads: "
-                    "gradient x input, in-silico mutagenesis and integrated gradients. Writes (N, 4, L) arrays "
+                    "gradient x input, in-silico mutagenesis (centred), integrated gradients and, for a CNN, "
+                    "DeepLIFT/SHAP (tangermeme). Writes (N, 4, L) arrays "
                     "(<prefix>.one_hot.npz and <prefix>.<method>.npz, as TF-MoDISco reads them), a site table, a JSON "
                     "summary and attribution logos.",
         formatter_class=_Formatter)
@@ -322,10 +324,13 @@ def _add_attribute(steps) -> None:
     parser.add_argument("--sites", required=True, metavar="SOURCE",
                         help="a BED file, or a label track (*.labels.track.npz: every labelled position)")
     parser.add_argument("--max-sites", type=int, help="at most this many sites (the first in genome order)")
-    parser.add_argument("--method", nargs="+", dest="methods", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--method", nargs="+", dest="methods", choices=METHODS, default=list(DEFAULT_METHODS),
+                        help="deep_lift_shap: CNN models only (attention has no DeepLIFT rule)")
     parser.add_argument("--reference", choices=REFERENCES, default="dinucleotide_shuffle",
                         help="the reference of integrated gradients")
     parser.add_argument("--steps", type=int, default=50, help="integration intervals of integrated gradients")
+    parser.add_argument("--deep-lift-references", type=int, default=20,
+                        help="shuffled references per site of DeepLIFT/SHAP")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffled references")
     _database_option(parser, "the attribution motifs")
     parser.add_argument("--plot-sites", type=int, default=3, help="attribution logos for the first N sites")
@@ -345,10 +350,10 @@ def _run_attribute(args) -> None:
     summary = attribute(args.model, args.fasta, args.sites, args.outdir, args.prefix, methods=args.methods,
                         reference=args.reference, steps=args.steps, seed=args.seed, contigs=args.contigs,
                         topology=args.topology, max_sites=args.max_sites, plot_sites=args.plot_sites,
-                        plot_span=tuple(args.plot_span), databases=args.databases, progress=not args.quiet)
-    print(json.dumps({key: summary[key] for key in ("sites", "window", "methods")} |
-                     ({"integrated_gradients": summary["integrated_gradients"]} if "integrated_gradients" in summary
-                      else {})))
+                        plot_span=tuple(args.plot_span), databases=args.databases, progress=not args.quiet,
+                        deep_lift_references=args.deep_lift_references)
+    print(json.dumps({key: summary[key] for key in ("sites", "window", "methods", "integrated_gradients",
+                                                     "deep_lift_shap") if key in summary}))
 
 
 def _add_gia(steps) -> None:
