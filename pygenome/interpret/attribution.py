@@ -29,7 +29,7 @@ on :class:`Score`, the model seen as a map from one-hot ``(B, 4, L)`` to its sco
   written as hypothetical contributions (each base's contribution had it been present, as TF-MoDISco reads them;
   projected on the one-hot they sum to the mean of ``score(x) − score(x′ₖ)``, the completeness error again returned).
   Exact only where every nonlinear operation has a DeepLIFT rule that sees it: for the ``cnn`` model (its ReLUs and
-  max-pool, as modules of :class:`_DeepLiftCNN`), not for the transformer, whose attention multiplies two
+  max-pool are modules, one per use), not for the transformer, whose attention multiplies two
   input-dependent tensors (``q·kᵀ``, then the weights by ``v``) and normalises them by a softmax inside its own code,
   which no rule sees: treated as linear, the attributions would not sum to the score difference
   (:func:`deep_lift_score` refuses it).
@@ -41,7 +41,6 @@ import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tangermeme.deep_lift_shap import deep_lift_shap as tangermeme_deep_lift_shap
 from tangermeme.saliency import saliency as tangermeme_saliency
 from tangermeme.saturation_mutagenesis import saturation_mutagenesis
@@ -136,33 +135,11 @@ def integrated_gradients(model, x: torch.Tensor, reference: torch.Tensor, steps:
     return attributions.detach(), (attributions.sum(dim=(1, 2)) - difference).detach()
 
 
-class _DeepLiftCNN(nn.Module):
-    """A :class:`~pygenome.model.cnn.CNN`'s score ``(B, 1)`` of one-hot ``(B, 4, L)`` with its ReLUs and max-pool as
-    modules, one per use, which DeepLIFT's rules hook (the CNN calls them as functions; dropout is off in
-    evaluation); its own layers and weights otherwise."""
-
-    def __init__(self, cnn: CNN):
-        super().__init__()
-        self.cnn = cnn
-        self.activations = nn.ModuleList(nn.ReLU() for _ in range(1 + len(cnn.config.dilations)))
-        self.pool = nn.MaxPool1d(cnn.config.pool, stride=1)
-        self.train(cnn.training)  # tangermeme's functions restore this mode, and with it the CNN's
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        cnn, config = self.cnn, self.cnn.config
-        h = self.activations[0](cnn.filters(F.pad(x, (config.filter_width - 1, 0))))
-        h = self.pool(F.pad(h, (config.pool - 1, 0)))
-        for convolution, dilation, activation in zip(cnn.convolutions, config.dilations, self.activations[1:]):
-            h = activation(convolution(F.pad(h, ((config.conv_width - 1) * dilation, 0))))
-        logits = cnn.head(h[:, :, -1])
-        return (logits[:, 1] - logits[:, 0])[:, None]
-
-
 def deep_lift_score(model) -> nn.Module:
     """The model's score as DeepLIFT/SHAP computes it exactly (one-hot ``(B, 4, L)`` → ``(B, 1)``), or an
     :class:`~pygenome.errors.InputError` for a model with nonlinear operations no DeepLIFT rule sees."""
-    if isinstance(model, CNN):
-        return _DeepLiftCNN(model)
+    if isinstance(model, CNN):  # its ReLUs and pool are modules, one per use: DeepLIFT's rules see each
+        return Score(model)
     raise InputError(f"deep_lift_shap supports the cnn model only, not the {model.config.kind}: its attention "
                      "multiplies two input-dependent tensors (q·kᵀ, then the weights by v) and normalises them by a "
                      "softmax inside its own code, which no DeepLIFT rule sees (tangermeme's rules hook modules: "

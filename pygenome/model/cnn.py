@@ -80,6 +80,9 @@ class CNN(nn.Module):
         channels = [config.n_filters] + [config.n_channels] * len(config.dilations)
         self.convolutions = nn.ModuleList(nn.Conv1d(channels[i], channels[i + 1], config.conv_width, dilation=d)
                                           for i, d in enumerate(config.dilations))
+        # ReLUs and the pool as modules, one per use, so that DeepLIFT's rules see them (no weights of their own)
+        self.activations = nn.ModuleList(nn.ReLU() for _ in range(1 + len(config.dilations)))
+        self.pool = nn.MaxPool1d(config.pool, stride=1)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(channels[-1], config.n_classes)
 
@@ -98,7 +101,7 @@ class CNN(nn.Module):
     def filter_activations(self, x: torch.Tensor) -> torch.Tensor:
         """First-layer activations ``(B, n_filters, S - filter_width + 1)`` of one-hot input ``(B, 4, S)`` (no
         padding: activation ``i`` reads columns ``i .. i + filter_width - 1``)."""
-        return F.relu(self.filters(x))
+        return self.activations[0](self.filters(x))
 
     def forward_embedded(self, x: torch.Tensor, memory: list[torch.Tensor] | None = None, need_weights: bool = False):
         """:meth:`forward` from one-hot columns ``(B, S, 4)``."""
@@ -109,8 +112,8 @@ class CNN(nn.Module):
         new_memory = [full[:, -keep:].detach()] if keep else [full[:, :0].detach()]
         h = full.transpose(1, 2)  # (B, 4, M + S)
         h = self.filter_activations(F.pad(h, (self.config.filter_width - 1, 0)))
-        h = F.max_pool1d(F.pad(h, (self.config.pool - 1, 0)), self.config.pool, stride=1)
-        for convolution, dilation in zip(self.convolutions, self.config.dilations):
-            h = self.dropout(F.relu(convolution(F.pad(h, ((self.config.conv_width - 1) * dilation, 0)))))
+        h = self.pool(F.pad(h, (self.config.pool - 1, 0)))
+        for convolution, dilation, activation in zip(self.convolutions, self.config.dilations, self.activations[1:]):
+            h = self.dropout(activation(convolution(F.pad(h, ((self.config.conv_width - 1) * dilation, 0)))))
         logits = self.head(h[:, :, -length:].transpose(1, 2))
         return logits, new_memory, None
