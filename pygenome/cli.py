@@ -193,21 +193,12 @@ def _add_train(steps) -> None:
 
 
 def _run_train(args) -> None:
-    import json
-
+    from pygenome.model.settings import read_settings, setting_pairs
     from pygenome.model.windows import GenomeInput
     from pygenome.steps.train import configs, train
 
-    overrides = {}
-    if args.config:
-        try:
-            overrides = json.loads(args.config.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise InputError(f"{args.config}: cannot read as JSON settings ({error})") from error
-        if not isinstance(overrides, dict):
-            raise InputError(f"{args.config}: expected a JSON object of settings, e.g. "
-                             '{"training": {"steps": 500}}')
-    overrides.update(_settings(args.set))
+    overrides = read_settings(args.config) if args.config else {}
+    overrides.update(setting_pairs(args.set))
     _torch_threads(args)
     model_config, train_config = configs(args.preset, overrides)
     train([GenomeInput(*genome) for genome in args.genome], args.outdir, model_config, train_config,
@@ -220,22 +211,6 @@ def _prefix(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a file-name prefix; give a name without '/' (the files go "
                                          "into --outdir)")
     return text
-
-
-def _settings(items) -> list[tuple[str, object]]:
-    """``NAME=VALUE`` items as (name, value) pairs, each value read as JSON where it is JSON, else as text."""
-    import json
-
-    pairs = []
-    for item in items:
-        name, _, value = item.partition("=")
-        if not value:
-            raise InputError(f"--set {item!r}: expected NAME=VALUE")
-        try:
-            pairs.append((name, json.loads(value)))
-        except json.JSONDecodeError:
-            pairs.append((name, value))
-    return pairs
 
 
 def _add_predict(steps) -> None:
@@ -545,10 +520,11 @@ def _add_run(steps) -> None:
 
 
 def _run_run(args) -> None:
+    from pygenome.model.settings import setting_pairs
     from pygenome.pipeline.plan import read_params
     from pygenome.pipeline.run import run
 
-    training = dict(_settings(args.set)) if args.set else None
+    training = dict(setting_pairs(args.set)) if args.set else None
     params = read_params(args.config, preset=args.preset, training=training, model_scope=args.model_scope,
                          databases=args.databases, decoy=args.decoy, baseline=args.baseline, title=args.title,
                          threads=args.threads)

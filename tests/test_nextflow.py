@@ -39,10 +39,11 @@ import jsonschema
 import pytest
 
 from pygenome import __version__
-from pygenome.cli import _settings, build_parser
+from pygenome.cli import build_parser
 from pygenome.io import layout
 from pygenome.io.genome import read_genome
 from pygenome.io.samplesheet import Sample, read_samplesheet
+from pygenome.model.settings import setting_pairs
 from pygenome.pipeline.plan import MOTIFS_PREFIX, plan, read_params
 from pygenome.pipeline.run import run
 
@@ -482,7 +483,7 @@ def nextflow_params(**overrides) -> dict:
 
 
 def run_params(scope: str):
-    return read_params(training=dict(_settings(TEST_SETTINGS.split())), title="pygenome test profile", threads=2,
+    return read_params(training=dict(setting_pairs(TEST_SETTINGS.split())), title="pygenome test profile", threads=2,
                        model_scope=scope)
 
 
@@ -556,7 +557,7 @@ def normalised(argv: list[str]) -> dict:
     options = {key: names(value) for key, value in options.items()
                if key not in ("func", "threads", "quiet", "device", "outdir", "out")}
     if "set" in options:
-        options["set"] = dict(_settings(options["set"]))
+        options["set"] = dict(setting_pairs(options["set"]))
     return options
 
 

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import math
 import typing
 from dataclasses import fields
+from pathlib import Path
 
 from pygenome.errors import InputError
+
+
+def read_settings(path) -> dict:
+    """The settings of a JSON file over a preset: ``{"model": {...}, "training": {...}}`` (or flat names)."""
+    try:
+        settings = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: cannot read as JSON settings ({error})") from error
+    if not isinstance(settings, dict):
+        raise InputError(f'{path}: expected a JSON object of settings, e.g. {{"training": {{"steps": 500}}}}')
+    return settings
+
+
+def setting_pairs(items) -> list[tuple[str, object]]:
+    """``NAME=VALUE`` items (``--set``) as (name, value) pairs, each value read as JSON where it is JSON, else as
+    text."""
+    pairs = []
+    for item in items:
+        name, _, value = item.partition("=")
+        if not value:
+            raise InputError(f"--set {item!r}: expected NAME=VALUE")
+        try:
+            pairs.append((name, json.loads(value)))
+        except json.JSONDecodeError:
+            pairs.append((name, value))
+    return pairs
 
 
 def check_types(cls, values: dict, where: str) -> None:
