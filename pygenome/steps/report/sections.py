@@ -327,14 +327,16 @@ def attribution(attribution, motifs) -> dict:
     """The attribute step's summary, its motifs with logos and matches, and, beside a motifs section, which head
     motifs agree with which attribution motifs."""
     summary, table = attribution["summary"], attribution["motifs"]
-    completeness = summary.get("integrated_gradients") or {}
     window = summary["window"]
     facts = {"sites": summary.get("sites"), "methods": summary.get("methods"),
              "window (nt from the site)": f"{window['first_offset']}..{window['last_offset']}"}
-    if completeness:
-        facts["integrated gradients: reference, steps"] = f"{completeness['reference']}, {completeness['steps']}"
-        facts["completeness error, mean and max (log-odds)"] = (f"{completeness['completeness_error_mean']:.3g}, "
-                                                                f"{completeness['completeness_error_max']:.3g}")
+    for method, name, count in (("integrated_gradients", "integrated gradients", "steps"),
+                                ("deep_lift_shap", "DeepLIFT/SHAP", "references")):
+        completeness = summary.get(method)
+        if completeness:  # the two reference-based methods, each complete up to this error
+            facts[f"{name}: reference, {count}"] = f"{completeness['reference']}, {completeness[count]}"
+            facts[f"{name}: completeness error, mean and max (log-odds)"] = (
+                f"{completeness['completeness_error_mean']:.3g}, {completeness['completeness_error_max']:.3g}")
     found = table[table["motif"] != ""]
     columns = ("method", "start", "end", "motif_start", "motif_end", "consensus", "sites_used", "best_match",
                "best_match_q")
