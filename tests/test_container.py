@@ -65,6 +65,15 @@ def test_the_image_holds_this_pygenome(image, tmp_path):
     assert in_image(image, tmp_path, "pygenome", "--version").strip() == f"pygenome {__version__}"
 
 
+def test_the_image_holds_everything_every_step_imports(image, tmp_path):
+    """pygenome is installed without dependencies over containers/requirements.lock: pip finds nothing missing, and
+    every step loads (attribute, gia and filters import tangermeme)."""
+    assert "No broken requirements found" in in_image(image, tmp_path, "pip", "check")
+    steps = ", ".join(f"pygenome.steps.{path.stem}" for path in sorted((ROOT / "pygenome" / "steps").iterdir())
+                      if path.suffix == ".py" and path.stem != "__init__" or (path / "__init__.py").is_file())
+    in_image(image, tmp_path, "python3", "-c", f"import {steps}")
+
+
 @pytest.mark.parametrize("step", ["label", "baseline"])
 def test_a_step_in_the_image_writes_the_hosts_bytes(image, tmp_path, step):
     arguments = {"label": ["--fasta", "{data}/alpha.fa", "--topology", "circular", "--bam", "{data}/alpha.tex_plus.bam",
