@@ -14,8 +14,8 @@ steps and the readers are here (docs/api.md)::
 They load on first use, so ``import pygenome`` (and ``pygenome --help``) stays instant.
 """
 
-import importlib
-import os
+import importlib as _importlib
+import os as _os
 
 __version__ = "0.1.0"
 
@@ -23,13 +23,13 @@ __version__ = "0.1.0"
 # float sums in another process (seen: a run resumed in-process differed from the same run started fresh). Its
 # strict conditional-numerical-reproducibility mode makes results independent of alignment; it must be set before
 # PyTorch loads MKL, and a user's own setting wins.
-os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+_os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 _API = {  # name → the module that defines it
     # the steps
     "label": "pygenome.steps.label", "train": "pygenome.steps.train", "configs": "pygenome.steps.train",
     "predict": "pygenome.steps.predict", "baseline": "pygenome.steps.baseline", "evaluate": "pygenome.steps.evaluate",
-    "find_motifs": "pygenome.steps.motifs", "attribute": "pygenome.steps.attribute", "gia": "pygenome.steps.gia",
+    "motifs": "pygenome.steps.motifs", "attribute": "pygenome.steps.attribute", "gia": "pygenome.steps.gia",
     "filters": "pygenome.steps.filters", "report": "pygenome.steps.report", "run": "pygenome.pipeline.run",
     "read_params": "pygenome.pipeline.plan", "demo": "pygenome.pipeline.demo",
     # the readers
@@ -46,7 +46,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str):
     if name not in _API:
         raise AttributeError(f"module 'pygenome' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_API[name]), name)
+    value = getattr(_importlib.import_module(_API[name]), name)
     globals()[name] = value
     return value
 

@@ -18,8 +18,8 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action) -> str:
         default = action.default
-        if default is None or default is False or default is argparse.SUPPRESS or (isinstance(default, (list, tuple))
-                                                                                  and not default) \
+        if default is None or default is False or default == "" or default is argparse.SUPPRESS \
+                or (isinstance(default, (list, tuple)) and not default) \
                 or "default" in (action.help or ""):
             return action.help or ""
         return super()._get_help_string(action)
@@ -117,7 +117,9 @@ def _add_label(steps) -> None:
     reads.add_argument("--unclipped", action="store_true",
                        help="read ends at the sequenced end, over soft/hard clips (default: first aligned base)")
     for flag in ("secondary", "supplementary", "duplicates", "qc-fail"):
-        reads.add_argument(f"--keep-{flag}", action="store_true", help=f"count {flag.replace('-', ' ')} alignments")
+        reads.add_argument(f"--keep-{flag}", action="store_true",
+                           help=f"count {flag.replace('qc-fail', 'QC-failed').replace('duplicates', 'duplicate')} "
+                                "alignments")
     calling = parser.add_argument_group("site calling (five_prime signal)")
     calling.add_argument("--min-count", type=int, default=5, help="minimum 5'-end reads at a site")
     calling.add_argument("--distance", type=int, default=10,
@@ -158,7 +160,8 @@ def _add_export(steps) -> None:
                     "bedgraph; <prefix>.bed (one line per labelled position) for bed, in --outdir.",
         formatter_class=_Formatter)
     parser.add_argument("track", help="a *.track.npz file")
-    parser.add_argument("--format", choices=("bigwig", "bedgraph", "bed"), default="bigwig")
+    parser.add_argument("--format", choices=("bigwig", "bedgraph", "bed"), default="bigwig",
+                        help="stranded bigWig or bedGraph of the values, or BED of the labelled positions")
     _output_options(parser)
     parser.set_defaults(func=_run_export)
 
@@ -172,10 +175,11 @@ def _run_export(args) -> None:
 
 def _add_train(steps) -> None:
     parser = steps.add_parser(
-        "train", help="label tracks → a trained transformer (alone, or under torchrun for DDP)",
-        description="Train the transformer on one or more genomes and their label tracks. Under `torchrun "
-                    "--nproc_per_node N` the same command trains with DistributedDataParallel (NCCL on GPU, gloo on "
-                    "CPU); the global batch does not change with N.",
+        "train", help="label tracks → a trained model (alone, or under torchrun for DDP)",
+        description="Train a model (the transformer, or --preset cnn's convolutional baseline) on one or more "
+                    "genomes and their label tracks. Under `torchrun --nproc_per_node N` the same command trains "
+                    "with DistributedDataParallel (NCCL on GPU, gloo on CPU); the global batch does not change with "
+                    "N.",
         formatter_class=_Formatter)
     parser.add_argument("--genome", nargs=3, action="append", required=True, metavar=("ID", "FASTA", "LABELS"),
                         help="a genome id, its FASTA and its label track (<prefix>.labels.track.npz); repeatable")
@@ -336,7 +340,7 @@ def _add_gia(steps) -> None:
         "gia", help="a model + a motif → its effect placed in shuffled genome backgrounds, by offset and spacing",
         description="Global importance analysis: place a motif (a word, or a motif of a MEME/TRANSFAC file, e.g. a "
                     "head motif) at offsets from the site in dinucleotide-shuffled windows of the genome, and report "
-                    "the mean change of the model's log-odds with its 95%% CI, beside a shuffled control; with "
+                    "the mean change of the model's log-odds with its 95% CI, beside a shuffled control; with "
                     "--second, scan the spacer between a second motif upstream and the first.",
         formatter_class=_Formatter)
     _model_option(parser)
@@ -445,15 +449,15 @@ def _add_motifs(steps) -> None:
 
 
 def _run_motifs(args) -> None:
-    from pygenome.steps.motifs import find_motifs
+    from pygenome.steps.motifs import motifs
 
     for values in args.genome:
         if len(values) < 3:
             raise InputError(f"--genome {' '.join(values)}: give an id, a FASTA and at least one attention file")
     settings = MotifSettings(alpha=args.alpha, min_fold=args.min_fold, occurrence_p=args.occurrence_p,
                              match_q=args.match_q)
-    summary = find_motifs([(values[0], values[1], values[2:]) for values in args.genome], args.outdir, args.prefix,
-                          args.databases, args.decoy, settings, progress=not args.quiet)
+    summary = motifs([(values[0], values[1], values[2:]) for values in args.genome], args.outdir, args.prefix,
+                     args.databases, args.decoy, settings, progress=not args.quiet)
     print(f"pygenome motifs: {summary['motifs']} head motifs from {summary['heads']} heads, "
           f"{summary['reported_motifs']} enriched near sites, {summary['matched_motifs']} of them matching a known "
           "motif")
@@ -463,7 +467,8 @@ def _add_report(steps) -> None:
     parser = steps.add_parser(
         "report", help="the outputs of the other steps → one self-contained HTML page",
         description="Write one HTML page, readable offline (images and style embedded), of the outputs given: inputs "
-                    "and checksums, label QC, training curves, evaluation curves and attention-head motifs.",
+                    "and checksums, label QC, training curves, evaluation curves, attention-head motifs and "
+                    "attributions.",
         formatter_class=_Formatter)
     _output_options(parser, "the page is <prefix>.html", "folder of the page", prefix_default="report")
     parser.add_argument("--title", default="pygenome report", help="the page title")
@@ -495,7 +500,7 @@ def _run_report(args) -> None:
 
 def _add_run(steps) -> None:
     parser = steps.add_parser(
-        "run", help="the whole pipeline on one machine: label, train, predict, evaluate, motifs, report",
+        "run", help="the whole pipeline on one machine: label, train, predict, baseline, evaluate, motifs, report",
         description="Run every step for the genomes of a samplesheet into one output folder, as the Nextflow "
                     "pipeline does; a re-run skips the tasks whose outputs exist with unchanged inputs and "
                     "parameters, so an interrupted run restarts where it stopped.",
@@ -541,7 +546,7 @@ def _add_demo(steps) -> None:
     parser.add_argument("--outdir", type=Path, default=Path("results/demo"), help="folder for the outputs")
     parser.add_argument("--data", type=Path, default=Path("assets/demo"), help="the bundled demo data")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulation")
-    _database_option(parser, "the head motifs besides the bundled sigma70 -10 reference (e.g. DBTBS)")
+    _database_option(parser, "the head motifs against, besides the bundled sigma70 -10 reference (e.g. DBTBS),")
     _running_options(parser, "CPU threads per step (default: each step's own)", quiet=False)
     parser.add_argument("--quiet", action="store_true", help="no progress bars (one line per task still)")
     parser.set_defaults(func=_run_demo)

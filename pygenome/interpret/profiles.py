@@ -22,8 +22,6 @@ from scipy import stats
 from pygenome.interpret.stats import benjamini_hochberg
 
 CONFIDENCE = 0.95
-PROFILE_COLUMNS = ("offset", "site_mean", "site_low", "site_high", "control_mean", "control_low", "control_high",
-                   "p_value")
 PEAK_COLUMNS = ("summit", "start", "end", "width", "excess", "site_mean", "control_mean", "q_value")
 
 

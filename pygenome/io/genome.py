@@ -17,7 +17,6 @@ import pysam
 
 from pygenome.errors import InputError
 
-BASES = "ACGTN"
 N_CODE = 4
 TOPOLOGIES = ("auto", "circular", "linear")
 

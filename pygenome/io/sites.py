@@ -224,11 +224,12 @@ def fraction_near(query: pd.DataFrame, target: pd.DataFrame, distance: int) -> f
     return hits / len(query)
 
 
-def query_sites(source, genome, names) -> pd.DataFrame:
-    """Query sites from a BED file or a label track (every labelled position), on the contigs predicted."""
+def query_sites(source, genome, names, what: str = "sites: give a BED file or a label track") -> pd.DataFrame:
+    """Query sites from a BED file or a label track (every labelled position), on the contigs ``names``; ``what``
+    ends the error for a ``source`` that is no file."""
     path = Path(source)
     if not path.is_file():
-        raise InputError(f"{source}: attention sites must be 'predicted', a BED file or a label track")
+        raise InputError(f"{source}: not found; {what}")
     if path.name.endswith(".track.npz"):
         labels = load_track(path)
         check_same_genome(labels, genome, str(path))

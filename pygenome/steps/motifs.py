@@ -162,8 +162,8 @@ def peak_motif(data: GenomeAttention, site_weights, control_weights, row: dict, 
     return counts
 
 
-def find_motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings: MotifSettings = MotifSettings(),
-                progress: bool = True) -> dict:
+def motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings: MotifSettings = MotifSettings(),
+           progress: bool = True) -> dict:
     """Run the motifs step. ``genomes``: ``(id, fasta, [attention files])`` per genome; ``databases``: MEME or
     TRANSFAC files of known motifs; ``decoy``: one such file that should match nothing. Returns the summary."""
     ids = [genome_id for genome_id, _, _ in genomes]

@@ -77,7 +77,8 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
     genome = read_genome(fasta, topology)
     names = [c.name for c in genome.contigs] if contigs is None else list(dict.fromkeys(contigs))
     chosen = [genome.contig(name) for name in names]
-    queries = query_sites(attention_sites, genome, names) if attention_sites not in (None, "predicted") else None
+    queries = query_sites(attention_sites, genome, names, "attention sites must be 'predicted', a BED file or a label "
+                          "track") if attention_sites not in (None, "predicted") else None
     producer = {"step": "predict", "pygenome": __version__, "parameters": {
         "model": Path(model_dir).name, "model_data": [d["id"] for d in record["data"]], "fasta": Path(fasta).name,
         "contigs": names, "topology": topology, "caller": caller.__dict__, "precision": precision,

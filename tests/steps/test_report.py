@@ -21,7 +21,7 @@ from pygenome.pipeline.simulate import promoter_genome, tss_seq_libraries, write
 from pygenome.steps.baseline import baseline
 from pygenome.steps.evaluate import evaluate
 from pygenome.steps.label import label
-from pygenome.steps.motifs import find_motifs
+from pygenome.steps.motifs import motifs
 from pygenome.steps.predict import predict
 from pygenome.steps.report import report
 from pygenome.steps.train import configs, train
@@ -60,9 +60,9 @@ def build_inputs(folder):
     evaluate(folder / "model", [folder / "predicted" / f"{g.id}.scores.track.npz" for g in genomes],
              [g.labels for g in genomes], folder / "evaluation",
              baseline=[folder / "baseline" / f"{g.id}.scores.track.npz" for g in genomes])
-    find_motifs([(g.id, g.fasta, [folder / "predicted" / f"{g.id}.attention.npz"]) for g in genomes],
-                folder / "motifs", "run", databases=[write_planted_database(folder / "known.meme", HOSTILE)],
-                decoy=DECOY, progress=False)
+    motifs([(g.id, g.fasta, [folder / "predicted" / f"{g.id}.attention.npz"]) for g in genomes],
+           folder / "motifs", "run", databases=[write_planted_database(folder / "known.meme", HOSTILE)],
+           decoy=DECOY, progress=False)
     return {"title": f"Synthetic promoters {HOSTILE}", "label_qc": [folder / f"{g.id}.qc.json" for g in genomes],
             "model_dirs": [folder / "model"], "evaluation_dirs": [folder / "evaluation"],
             "motifs_dir": folder / "motifs", "motifs_prefix": "run"}

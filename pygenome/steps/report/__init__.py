@@ -10,7 +10,9 @@ Sections, each shown when its input is given:
    selected weights (its ``metrics.tsv``, ``config.json``, ``timing.json``);
 4. per evaluate folder: ROC and PR curves, AUCs and site-level figures, and where the evaluation has a baseline
    (``pygenome evaluate --baseline``) its ROC and PR AUC beside the model's and its curves dashed in the figure;
-5. attention heads (a motifs folder: ``<prefix>.heads.tsv`` and whatever else the motifs step wrote beside it).
+5. attention heads (a motifs folder: ``<prefix>.heads.tsv`` and whatever else the motifs step wrote beside it);
+6. attributions (an attribute folder: its summary, its motifs with logos and matches, and which of them agree with
+   head motifs).
 
 Each model and evaluation has its own subsection, titled by its folder's name and its genomes.
 
@@ -46,11 +48,12 @@ def report(out, *, title: str = "pygenome report", description: str = "", label_
     ``label_qc``: ``<prefix>.qc.json`` files of the label step (the prefix is shown as the genome id);
     ``model_dirs``: model folders of the train step (e.g. one per genome); ``evaluation_dirs``: output folders of the
     evaluate step; ``motifs_dir`` and ``motifs_prefix``: an output folder of the motifs step and the prefix of its
-    files.
+    files; ``attribution_dir`` and ``attribution_prefix``: the same of the attribute step.
     """
     if not (label_qc or model_dirs or evaluation_dirs or motifs_dir or attribution_dir):
         raise InputError("nothing to report: give label QC files (--label-qc), model folders (--model), "
-                         "evaluation folders (--evaluation) and/or a motifs folder (--motifs)")
+                         "evaluation folders (--evaluation), a motifs folder (--motifs) and/or an attribution folder "
+                         "(--attribution)")
     if (motifs_dir is None) != (motifs_prefix is None):
         raise InputError("a motifs folder (--motifs) and the prefix of its files (--motifs-prefix) go together")
     if (attribution_dir is None) != (attribution_prefix is None):
@@ -68,7 +71,7 @@ def report(out, *, title: str = "pygenome report", description: str = "", label_
     evaluations = [read.read_evaluation(Path(folder)) for folder in evaluation_dirs]
     motifs = read.read_motifs_outputs(Path(motifs_dir), motifs_prefix) if motifs_dir is not None else None
     attribution = read.read_attribution(Path(attribution_dir), attribution_prefix) if attribution_dir else None
-    files = read.files_read(qc_paths, models, evaluations, motifs)
+    files = read.files_read(qc_paths, models, evaluations, motifs, attribution)
     shown = [sections.inputs(qcs, models, evaluations, motifs, files)]
     if qcs:
         shown.append(sections.label_qc(qcs))

@@ -98,7 +98,7 @@ def read_attribution(folder: Path, prefix: str) -> dict:
             "matrices": {m.name: m for m in read_motifs(Path(f"{base}.motifs.meme"))}}
 
 
-def files_read(qc_paths, models, evaluations, motifs) -> list[Path]:
+def files_read(qc_paths, models, evaluations, motifs, attribution=None) -> list[Path]:
     """Every input file of the report that exists (figure images aside), in section order."""
     paths = list(qc_paths)
     for model in models:
@@ -108,6 +108,9 @@ def files_read(qc_paths, models, evaluations, motifs) -> list[Path]:
     if motifs is not None:
         paths += [output("motifs", name).path(motifs["folder"], motifs["prefix"])
                   for name in ("heads", "profiles", "matches", "recurrence", "summary")]
+    if attribution is not None:
+        paths += [attribution["folder"] / f"{attribution['prefix']}.{name}"
+                  for name in ("attribution.json", "motifs.tsv", "motifs.meme")]
     return [path for path in paths if path.is_file()]
 
 
