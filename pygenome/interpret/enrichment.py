@@ -32,6 +32,16 @@ def score_threshold(weights: np.ndarray, background: np.ndarray, p_value: float)
     return (first + low.sum()) / RESOLUTION
 
 
+def placement_scores(padded: np.ndarray, codes: np.ndarray, placements: int) -> np.ndarray:
+    """Scores ``(..., placements)`` of weights ``padded`` ``(width, 5)`` (bits; the last column scores code 4, N) at
+    each placement ``i`` (columns ``i … i + width − 1``) along the last axis of nucleotide codes ``(..., ≥ placements
+    + width − 1)``."""
+    scores = np.zeros(codes.shape[:-1] + (placements,))
+    for column in range(padded.shape[0]):
+        scores += padded[column][codes[..., column:column + placements]]
+    return scores
+
+
 def best_scores(weights: np.ndarray, window_codes: np.ndarray) -> np.ndarray:
     """The best score (bits) of ``weights`` ``(width, 4)`` at any placement inside each window ``(N, length)`` of
     nucleotide codes; placements over an N score ``-inf``."""
@@ -40,10 +50,7 @@ def best_scores(weights: np.ndarray, window_codes: np.ndarray) -> np.ndarray:
     placements = window_codes.shape[1] - width + 1
     if placements < 1:
         return np.full(len(window_codes), -np.inf)
-    scores = np.zeros((len(window_codes), placements))
-    for column in range(width):
-        scores += padded[column][window_codes[:, column:column + placements]]
-    return scores.max(axis=1)
+    return placement_scores(padded, window_codes, placements).max(axis=1)
 
 
 def fisher_enrichment(site_hits: np.ndarray, control_hits: np.ndarray) -> dict:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pygenome.errors import InputError
+from pygenome.io.package_data import SCHEMA
 
-SCHEMA = Path(__file__).resolve().parents[1] / "data" / "schema_input.json"
 PATH_COLUMNS = ("fasta", "bam", "control_bam", "sites")
 
 

@@ -212,16 +212,54 @@ def fraction_near(query: pd.DataFrame, target: pd.DataFrame, distance: int) -> f
         return float("nan")
     hits = 0
     for (contig, strand), group in query.groupby(["contig", "strand"]):
-        positions = np.sort(target.loc[(target["contig"] == contig) & (target["strand"] == strand),
-                                       "position"].to_numpy())
-        if not positions.size:
-            continue
-        wanted = group["position"].to_numpy()
-        after = np.clip(np.searchsorted(positions, wanted), 0, positions.size - 1)
-        before = np.clip(after - 1, 0, positions.size - 1)
-        nearest = np.minimum(np.abs(positions[after] - wanted), np.abs(positions[before] - wanted))
-        hits += int((nearest <= distance).sum())
+        positions = target.loc[(target["contig"] == contig) & (target["strand"] == strand), "position"].to_numpy()
+        if positions.size:
+            nearest = distance_to_nearest(group["position"].to_numpy(), positions)
+            hits += int((nearest <= distance).sum())
     return hits / len(query)
+
+
+CONTROL_EXCLUSION = 100  # nt between a control and any query site on the same strand
+
+
+def control_queries(genome, names, sites: pd.DataFrame, count: int, seed: int) -> pd.DataFrame:
+    """``count`` random positions of the contigs ``names`` (uniform over both strands of all of them, without
+    replacement), each more than ``CONTROL_EXCLUSION`` nt from every site of ``sites`` on its strand (around the
+    origin of circular contigs), as a site table of source "control" in genome order; reproducible from ``seed``."""
+    if count < 0:
+        raise InputError(f"the number of attention controls must be 0 or more, not {count}")
+    lengths = np.array([genome.contig(name).length for name in names], dtype=np.int64)
+    ends = np.cumsum(2 * lengths)
+    draws = np.random.default_rng(seed).choice(ends[-1], size=min(int(ends[-1]), 4 * count + 1000), replace=False)
+    index = np.searchsorted(ends, draws, side="right")
+    offset = draws - (ends[index] - 2 * lengths[index])
+    strand = np.where(offset < lengths[index], "+", "-")
+    position = offset % lengths[index]
+    far = np.ones(draws.size, dtype=bool)
+    for (contig, site_strand), group in sites.groupby(["contig", "strand"]):
+        if contig not in names:
+            continue
+        members = (index == names.index(contig)) & (strand == site_strand)
+        record = genome.contig(contig)
+        far[members] = distance_to_nearest(position[members], group["position"].to_numpy(np.int64),
+                                           record.length if record.circular else None) > CONTROL_EXCLUSION
+    kept = np.flatnonzero(far)[:count]
+    if kept.size < count:
+        raise InputError(f"could not place {count} attention controls more than {CONTROL_EXCLUSION} nt from every "
+                         f"query site on {', '.join(names)}; ask for fewer with --attention-controls")
+    table = site_table(np.asarray(names, dtype=object)[index[kept]], position[kept], strand[kept], "control")
+    return sort_sites(table if len(table) else empty_sites(), names)
+
+
+def distance_to_nearest(positions: np.ndarray, sites: np.ndarray, circular_length: int | None = None) -> np.ndarray:
+    """nt ``(N,)`` from each of ``positions`` ``(N,)`` to the nearest of ``sites`` (both forward, 0-based; inf without
+    sites), around the origin of a circular contig of ``circular_length`` nt (None: a linear one)."""
+    sites = np.sort(sites).astype(np.float64)
+    if circular_length:  # copies one turn before and after make the nearest site around the origin ordinary
+        sites = np.concatenate([sites - circular_length, sites, sites + circular_length])
+    sites = np.concatenate([[-np.inf], sites, [np.inf]])
+    after = np.searchsorted(sites, positions)
+    return np.minimum(positions - sites[after - 1], sites[after] - positions)
 
 
 def query_sites(source, genome, names, what: str = "sites: give a BED file or a label track") -> pd.DataFrame:

@@ -23,6 +23,7 @@ from pygenome.errors import InputError
 from pygenome.io.genome import decode, read_genome
 from pygenome.io.layout import output
 from pygenome.io.outputs import atomic_outputs, write_json
+from pygenome.io.package_data import SIGMA70_MINUS10
 from pygenome.io.sites import fraction_near, read_sites_bed
 from pygenome.pipeline.plan import MOTIFS_PREFIX, Params
 from pygenome.pipeline.run import run
@@ -31,7 +32,7 @@ from pygenome.pipeline.simulate import tss_seq_libraries, write_bam
 GENOME = "NC_000913.3.fa.gz"
 TSS = "tss_thomason2015_dRNAseq.bed"
 GENOME_ID = "ecoli"
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "sigma70_minus10.meme"
+REFERENCE = SIGMA70_MINUS10
 MINUS10_TARGETS = ("sigma70_minus10", "SigA_2", "RpoD")  # names of sigma70 / sigma A -10 motifs in the databases
 TITLE = "pygenome demo: E. coli K-12 MG1655 TSS"
 DESCRIPTION = ("The alignments are simulated: a TEX+ and a TEX- dRNA-seq library drawn from the 2,672 TSS Thomason et "

@@ -21,9 +21,9 @@ from pathlib import Path
 from pygenome.errors import InputError
 from pygenome.io import layout
 from pygenome.io.layout import file_keys
+from pygenome.io.package_data import DECOY
 from pygenome.io.samplesheet import Sample
 
-DEFAULT_DECOY = Path(__file__).resolve().parents[1] / "data" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
 MODEL_SCOPES = ("per_genome", "joint")
 MOTIFS_PREFIX = "survey"  # the motifs step's prefix (the Nextflow MOTIFS task's meta.id too)
 REPORT_PREFIX = "report"
@@ -38,7 +38,7 @@ class Params:
     training: dict = field(default_factory=dict)  # settings over the preset (pygenome train --set NAME=VALUE)
     model_scope: str = "per_genome"  # one model per genome, or one joint model trained on every genome
     databases: tuple = ()  # known motifs (MEME or TRANSFAC) for pygenome motifs
-    decoy: str | None = str(DEFAULT_DECOY)  # a motif set that should match nothing
+    decoy: str | None = str(DECOY)  # a motif set that should match nothing
     baseline: bool = True  # scan for the sigma70 -10 box, evaluated beside each model (for TSS labels)
     threads: int | None = None  # CPU threads per step
     title: str = "pygenome report"

@@ -25,6 +25,7 @@ import numpy as np
 from pygenome import __version__
 from pygenome.errors import InputError
 from pygenome.interpret.composition import base_composition, log_odds
+from pygenome.interpret.enrichment import placement_scores
 from pygenome.io.genome import Genome, encode, read_genome, reverse_complement, windows
 from pygenome.io.layout import output
 from pygenome.io.motifs import motif_matrix
@@ -90,9 +91,7 @@ def _strand_scan(codes: np.ndarray, padded: np.ndarray, start: int, end: int, ci
     width, length, span = padded.shape[0], codes.size, end - start + 1
     extended = windows(codes, [start], length + span - 1 + width - 1, circular)[0]  # from position ``start`` on
     placements = length + span - 1  # the placement at index i starts at position start + i
-    sums = np.zeros(placements)
-    for column in range(width):
-        sums += padded[column][extended[column:column + placements]]
+    sums = placement_scores(padded, extended, placements)
     best = sums[:length].copy()
     for shift in range(1, span):
         np.maximum(best, sums[shift:shift + length], out=best)

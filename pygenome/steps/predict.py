@@ -13,7 +13,7 @@ in forward coordinates. Outputs, in ``outdir`` and named after ``prefix``:
   that scores it (site + shift) to each key in its context, ``float16`` ``(N, layers, heads, context + 1)`` by key
   distance, with the site table; and the same at random control positions away from any query site, against which
   the motifs step sets each head's profile (a causal model's heads also attend at fixed offsets from any query). See
-  :mod:`pygenome.io.attention` and :func:`control_queries`.
+  :mod:`pygenome.io.attention` and :func:`pygenome.io.sites.control_queries`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,15 @@ from pygenome.errors import InputError
 from pygenome.io.attention import save_attention
 from pygenome.io.genome import read_genome, reverse_complement
 from pygenome.io.outputs import atomic_outputs
-from pygenome.io.sites import empty_sites, local_maxima, query_sites, site_table, sort_sites, write_sites_bed
+from pygenome.io.sites import (
+    control_queries,
+    empty_sites,
+    local_maxima,
+    query_sites,
+    site_table,
+    sort_sites,
+    write_sites_bed,
+)
 from pygenome.io.tracks import (
     STRANDS,
     Track,
@@ -143,45 +151,6 @@ def call_predicted_sites(track: Track, caller: SiteCaller) -> pd.DataFrame:
 
 
 MIN_CONTROLS = 500
-CONTROL_EXCLUSION = 100  # nt between a control and any query site on the same strand
-
-
-def control_queries(genome, names, sites: pd.DataFrame, count: int, seed: int) -> pd.DataFrame:
-    """``count`` random positions of the contigs ``names`` (uniform over both strands of all of them, without
-    replacement), each more than ``CONTROL_EXCLUSION`` nt from every site of ``sites`` on its strand (around the
-    origin of circular contigs), as a site table of source "control" in genome order; reproducible from ``seed``."""
-    if count < 0:
-        raise InputError(f"the number of attention controls must be 0 or more, not {count}")
-    lengths = np.array([genome.contig(name).length for name in names], dtype=np.int64)
-    ends = np.cumsum(2 * lengths)
-    draws = np.random.default_rng(seed).choice(ends[-1], size=min(int(ends[-1]), 4 * count + 1000), replace=False)
-    index = np.searchsorted(ends, draws, side="right")
-    offset = draws - (ends[index] - 2 * lengths[index])
-    strand = np.where(offset < lengths[index], "+", "-")
-    position = offset % lengths[index]
-    far = np.ones(draws.size, dtype=bool)
-    for (contig, site_strand), group in sites.groupby(["contig", "strand"]):
-        if contig not in names:
-            continue
-        members = (index == names.index(contig)) & (strand == site_strand)
-        far[members] = _distance_to_nearest(position[members], group["position"].to_numpy(np.int64),
-                                            genome.contig(contig)) > CONTROL_EXCLUSION
-    kept = np.flatnonzero(far)[:count]
-    if kept.size < count:
-        raise InputError(f"could not place {count} attention controls more than {CONTROL_EXCLUSION} nt from every "
-                         f"query site on {', '.join(names)}; ask for fewer with --attention-controls")
-    table = site_table(np.asarray(names, dtype=object)[index[kept]], position[kept], strand[kept], "control")
-    return sort_sites(table if len(table) else empty_sites(), names)
-
-
-def _distance_to_nearest(positions: np.ndarray, sites: np.ndarray, contig) -> np.ndarray:
-    """nt from each of ``positions`` to the nearest of ``sites`` (both forward, 0-based) on ``contig``."""
-    sites = np.sort(sites).astype(np.float64)
-    if contig.circular:  # copies one turn before and after make the nearest site around the origin ordinary
-        sites = np.concatenate([sites - contig.length, sites, sites + contig.length])
-    sites = np.concatenate([[-np.inf], sites, [np.inf]])
-    after = np.searchsorted(sites, positions)
-    return np.minimum(positions - sites[after - 1], sites[after] - positions)
 
 
 def site_attention(model, genome, sites: pd.DataFrame, device, autocast):

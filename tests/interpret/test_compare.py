@@ -2,7 +2,6 @@
 Benjamini–Hochberg per query; on real databases a sigma A -10 box is found and the eukaryotic decoy is checked."""
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,9 +11,8 @@ from pygenome.errors import InputError
 from pygenome.interpret.compare import COLUMNS, best_matches, compare, false_match_rate
 from pygenome.interpret.stats import benjamini_hochberg
 from pygenome.io.motifs import Motif, read_motifs
+from pygenome.io.package_data import DECOY
 from tests.conftest import shared_file
-
-DECOY = Path(__file__).resolve().parents[2] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
 
 
 def consensus_matrix(sequence: str, probability: float = 0.9) -> np.ndarray:

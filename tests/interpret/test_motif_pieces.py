@@ -1,5 +1,5 @@
 """The pieces of the motifs step against hand-computed answers: profiles and peaks, key windows on both strands,
-frequency matrices and trimming, occurrence thresholds and enrichment, motif similarity, control queries."""
+frequency matrices and trimming, occurrence thresholds and enrichment, motif similarity."""
 
 import itertools
 import math
@@ -8,16 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pygenome.errors import InputError
 from pygenome.interpret.composition import column_information, log_odds
 from pygenome.interpret.enrichment import best_scores, fisher_enrichment, score_threshold
 from pygenome.interpret.extract import frequency_matrix, key_windows, top_keys, trim
 from pygenome.interpret.profiles import add_significance, head_profile, peaks
 from pygenome.interpret.recurrence import groups, similarity
-from pygenome.io.attention import load_attention
-from pygenome.io.genome import Contig, decode, encode
-from pygenome.io.outputs import atomic_outputs, save_npz
-from pygenome.steps.predict import _distance_to_nearest, control_queries
+from pygenome.io.genome import decode, encode
 
 UNIFORM = np.full(4, 0.25)
 
@@ -134,51 +130,3 @@ def test_similarity_sees_reverse_complements_and_groups_connect():
     longer = np.vstack([other[:2], tataat])  # TATAAT inside a longer motif
     assert similarity(longer, tataat) == pytest.approx(1.0)
     assert list(groups([tataat, other, reverse, longer])) == [0, 1, 0, 0]
-
-
-def test_control_queries_keep_away_from_sites_around_the_origin():
-    class Genome:
-        contigs = [Contig("a", 1000, True, ""), Contig("b", 300, False, "")]
-
-        def contig(self, name):
-            return {c.name: c for c in self.contigs}[name]
-
-    sites = pd.DataFrame({"contig": ["a", "a", "b"], "position": [10, 500, 150], "strand": ["+", "-", "+"]})
-    controls = control_queries(Genome(), ["a", "b"], sites, 200, seed=4)
-    assert len(controls) == 200 and (controls["source"] == "control").all()
-    assert not controls.duplicated(["contig", "position", "strand"]).any()
-    near = controls[(controls.contig == "a") & (controls.strand == "+")].position
-    assert ((near > 110) & (near < 910)).all()  # 10 +- 100, around the origin of the circular contig
-    near_b = controls[(controls.contig == "b") & (controls.strand == "+")].position
-    assert ((near_b < 50) | (near_b > 250)).all()
-    assert controls.equals(control_queries(Genome(), ["a", "b"], sites, 200, seed=4))
-    with pytest.raises(InputError, match="ask for fewer"):
-        control_queries(Genome(), ["b"], sites, 590, seed=0)
-
-
-def test_distance_to_nearest_site_on_circular_and_linear_contigs():
-    positions = np.array([0, 50, 99])
-    sites = np.array([10, 95])
-    np.testing.assert_array_equal(_distance_to_nearest(positions, sites, Contig("c", 100, True, "")), [5, 40, 4])
-    np.testing.assert_array_equal(_distance_to_nearest(positions, sites, Contig("c", 100, False, "")), [10, 40, 4])
-
-
-def test_an_npz_that_is_not_an_attention_file_is_refused(tmp_path):
-    save_npz(tmp_path / "x.npz", {"scores": np.zeros(3)})
-    with pytest.raises(InputError, match="x.npz: not an attention file.*--attention-sites"):
-        load_attention(tmp_path / "x.npz")
-
-
-def test_a_folder_output_replaces_the_old_one_whole_or_not_at_all(tmp_path):
-    final = tmp_path / "figures"
-    final.mkdir()
-    (final / "old.png").write_text("old")
-    with pytest.raises(RuntimeError), atomic_outputs(final) as (temp,):
-        temp.mkdir()
-        (temp / "new.png").write_text("new")
-        raise RuntimeError("interrupted")
-    assert [p.name for p in final.iterdir()] == ["old.png"] and not temp.exists()
-    with atomic_outputs(final) as (temp,):
-        temp.mkdir()
-        (temp / "new.png").write_text("new")
-    assert [p.name for p in final.iterdir()] == ["new.png"]

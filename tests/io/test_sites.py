@@ -1,9 +1,18 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from pygenome.errors import InputError
-from pygenome.io.genome import read_genome
-from pygenome.io.sites import call_sites, read_intervals, read_sites_bed, site_labels, write_sites_bed
+from pygenome.io.genome import Contig, read_genome
+from pygenome.io.sites import (
+    call_sites,
+    control_queries,
+    distance_to_nearest,
+    read_intervals,
+    read_sites_bed,
+    site_labels,
+    write_sites_bed,
+)
 
 
 def signal_with(length, plus=(), minus=()):
@@ -80,3 +89,30 @@ def test_intervals_from_narrowpeak(tmp_path, fasta):
     peaks = tmp_path / "p.narrowPeak"
     peaks.write_text("chrom\t100\t300\tpeak1\t500\t.\t5.0\t-1\t3.2\t100\n")
     assert read_intervals(peaks, read_genome(fasta)).values.tolist() == [["chrom", 100, 300]]
+
+
+def test_control_queries_keep_away_from_sites_around_the_origin():
+    class Genome:
+        contigs = [Contig("a", 1000, True, ""), Contig("b", 300, False, "")]
+
+        def contig(self, name):
+            return {c.name: c for c in self.contigs}[name]
+
+    sites = pd.DataFrame({"contig": ["a", "a", "b"], "position": [10, 500, 150], "strand": ["+", "-", "+"]})
+    controls = control_queries(Genome(), ["a", "b"], sites, 200, seed=4)
+    assert len(controls) == 200 and (controls["source"] == "control").all()
+    assert not controls.duplicated(["contig", "position", "strand"]).any()
+    near = controls[(controls.contig == "a") & (controls.strand == "+")].position
+    assert ((near > 110) & (near < 910)).all()  # 10 +- 100, around the origin of the circular contig
+    near_b = controls[(controls.contig == "b") & (controls.strand == "+")].position
+    assert ((near_b < 50) | (near_b > 250)).all()
+    assert controls.equals(control_queries(Genome(), ["a", "b"], sites, 200, seed=4))
+    with pytest.raises(InputError, match="ask for fewer"):
+        control_queries(Genome(), ["b"], sites, 590, seed=0)
+
+
+def test_distance_to_nearest_site_on_circular_and_linear_contigs():
+    positions = np.array([0, 50, 99])
+    sites = np.array([10, 95])
+    np.testing.assert_array_equal(distance_to_nearest(positions, sites, 100), [5, 40, 4])
+    np.testing.assert_array_equal(distance_to_nearest(positions, sites), [10, 40, 4])

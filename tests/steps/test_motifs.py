@@ -5,7 +5,6 @@ training seeds (benchmarks/motif_seed_margins.py), so the suite passes on any CP
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,10 +12,9 @@ import pytest
 from memelite.io import read_meme
 
 from pygenome.cli import main
+from pygenome.io.package_data import DECOY
 from pygenome.pipeline.simulate import SIGMA70
 from tests.conftest import write_planted_database, write_sites
-
-DECOY = Path(__file__).resolve().parents[2] / "assets" / "motifs" / "jaspar2024_core_eukaryotic_decoy.transfac.gz"
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from PIL import Image
 
 from pygenome.cli import main
 from pygenome.errors import InputError
+from pygenome.io.package_data import DECOY
 from pygenome.model.windows import GenomeInput
 from pygenome.pipeline.simulate import promoter_genome, tss_seq_libraries, write_bam, write_fasta
 from pygenome.steps.baseline import baseline
@@ -26,7 +27,6 @@ from pygenome.steps.predict import predict
 from pygenome.steps.report import report
 from pygenome.steps.train import configs, train
 from tests.conftest import write_planted_database, write_sites
-from tests.steps.test_motifs import DECOY
 
 SETTINGS = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 150, "batch_size": 8,
             "segment_length": 64, "eval_every": 50, "checkpoint_every": 150, "warmup_steps": 10,
