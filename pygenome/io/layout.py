@@ -5,7 +5,9 @@ modules' ``output:`` blocks are checked against them (``tests/test_nextflow.py``
 module's ``emit:`` name, its ``pattern`` the file name with ``{prefix}`` where the module writes ``${prefix}``.
 
 A step writes either files named ``<prefix>.<suffix>`` (label, predict, baseline, motifs) or a folder of fixed
-names (train, evaluate: the folder is the module's one output); report writes one page.
+names (train, evaluate: the folder is the module's one output); report writes one page. The steps run on their own,
+not by the pipeline (attribute, gia, filters), write ``<prefix>.<suffix>`` files too; the attribute step's ``*`` is
+each attribution method.
 """
 
 from __future__ import annotations
@@ -48,8 +50,20 @@ EVALUATE = (Output("evaluation", "evaluation.json"), Output("roc", "roc.tsv"), O
             Output("sites", "sites.tsv"), Output("curves", "curves.png"))
 REPORT = (Output("report", "{prefix}.html"),)  # prefix "report" in a pipeline run
 
+# Steps run on their own
+ATTRIBUTE = (Output("one_hot", "{prefix}.one_hot.npz"), Output("attributions", "{prefix}.*.npz"),
+             Output("sites", "{prefix}.sites.tsv"), Output("motifs", "{prefix}.motifs.tsv"),
+             Output("meme", "{prefix}.motifs.meme"), Output("summary", "{prefix}.attribution.json"),
+             Output("figures", "{prefix}.figures"), Output("tracks", "{prefix}.*.track.npz"),
+             Output("bigwig", "{prefix}.*.*.bw"))
+GIA = (Output("effects", "{prefix}.gia.tsv"), Output("summary", "{prefix}.gia.json"),
+       Output("figure", "{prefix}.gia.png"))
+FILTERS = (Output("meme", "{prefix}.filters.meme"), Output("filters", "{prefix}.filters.tsv"),
+           Output("summary", "{prefix}.filters.json"), Output("figures", "{prefix}.filters.figures"))
+
 STEPS = {"label": LABEL, "train": TRAIN, "predict": PREDICT, "baseline": BASELINE, "evaluate": EVALUATE,
-         "motifs": MOTIFS, "report": REPORT}
+         "motifs": MOTIFS, "report": REPORT}  # the pipeline's
+STANDALONE = {"attribute": ATTRIBUTE, "gia": GIA, "filters": FILTERS}
 FOLDER_STEPS = ("train", "evaluate")  # their Nextflow module emits the folder, named by the prefix
 
 # The Nextflow processes' names and the step each runs
@@ -58,12 +72,12 @@ PROCESSES = {step.upper(): step for step in STEPS}
 
 def output(step: str, name: str) -> Output:
     """The output ``name`` of ``step``."""
-    return next(entry for entry in STEPS[step] if entry.name == name)
+    return next(entry for entry in {**STEPS, **STANDALONE}[step] if entry.name == name)
 
 
 def suffixes(step: str, required_only: bool = False) -> list[str]:
     """The ``<suffix>`` of each ``<prefix>.<suffix>`` output of a file step (``*`` patterns left out)."""
-    return [entry.pattern.removeprefix("{prefix}.") for entry in STEPS[step]
+    return [entry.pattern.removeprefix("{prefix}.") for entry in {**STEPS, **STANDALONE}[step]
             if "*" not in entry.pattern and (entry.required or not required_only)]
 
 

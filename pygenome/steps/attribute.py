@@ -53,6 +53,7 @@ from pygenome.interpret.attribution import (
 from pygenome.interpret.attribution_methods import DEFAULT_METHODS, METHODS, REFERENCES
 from pygenome.interpret.compare import with_best_known_matches
 from pygenome.io.genome import one_hot, read_genome
+from pygenome.io.layout import suffixes
 from pygenome.io.motifs import write_meme
 from pygenome.io.outputs import atomic_outputs, save_npz, write_json
 from pygenome.io.sites import query_sites
@@ -182,8 +183,7 @@ def _write(outdir, prefix, x_all, results, table, summary, offsets, plot_sites, 
            motif_table, tracks) -> None:
     from pygenome.interpret.logos import attribution_logo, logo
 
-    keys = ["one_hot.npz", *(f"{method}.npz" for method in results), "sites.tsv", "motifs.tsv", "motifs.meme",
-            "attribution.json", "figures"]
+    keys = ["one_hot.npz", *(f"{method}.npz" for method in results), *suffixes("attribute")[1:]]  # see io/layout
     keys += [f"{method}.{kind}" for method in results for kind in ("track.npz", "plus.bw", "minus.bw")]
     with atomic_outputs(*(outdir / f"{prefix}.{key}" for key in keys)) as temps:
         temp = dict(zip(keys, temps))

@@ -27,6 +27,7 @@ from pygenome.interpret.compare import with_best_known_matches
 from pygenome.interpret.composition import base_composition, column_information
 from pygenome.interpret.extract import frequency_matrix
 from pygenome.io.genome import one_hot, read_genome
+from pygenome.io.layout import suffixes
 from pygenome.io.motifs import Motif, consensus, write_meme
 from pygenome.io.outputs import atomic_outputs, write_json
 from pygenome.io.sites import query_sites
@@ -85,7 +86,7 @@ def filters(model_dir, fasta, sites, outdir, prefix: str, databases=(), threshol
                "min_sites": min_sites, "filters": len(result), "written": len(motifs),
                "matched": int(result["best_match"].notna().sum())}
     outdir = Path(outdir)
-    with atomic_outputs(*(outdir / f"{prefix}.filters.{kind}" for kind in ("meme", "tsv", "json", "figures"))) as \
+    with atomic_outputs(*(outdir / f"{prefix}.{suffix}" for suffix in suffixes("filters"))) as \
             (meme, tsv, summary_path, figures):
         write_meme(meme, motifs, tuple(background))
         result.to_csv(tsv, sep="\t", index=False, float_format="%.6g")

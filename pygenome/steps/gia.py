@@ -35,6 +35,7 @@ from pygenome.errors import InputError
 from pygenome.interpret.attribution import dinucleotide_shuffle, log_odds, window_length, window_offsets
 from pygenome.interpret.logos import gia_effects
 from pygenome.io.genome import encode, one_hot, reverse_complement, windows
+from pygenome.io.layout import suffixes
 from pygenome.io.outputs import atomic_outputs, write_json
 
 BATCH = 256  # windows per forward pass
@@ -181,7 +182,7 @@ def gia(model_dir, fasta, outdir, prefix: str, motif: str, motif_name: str | Non
                                 "ci_high", "probability_mean", "probability_sd"]]
     summary["effects"] = json.loads(table.to_json(orient="records"))
     outdir = Path(outdir)
-    with atomic_outputs(*(outdir / f"{prefix}.gia.{kind}" for kind in ("tsv", "json", "png"))) as (tsv, js, png):
+    with atomic_outputs(*(outdir / f"{prefix}.{suffix}" for suffix in suffixes("gia"))) as (tsv, js, png):
         table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
         write_json(js, summary, indent=2)
         gia_effects(table, png)

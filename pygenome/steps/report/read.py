@@ -91,11 +91,14 @@ def read_attribution(folder: Path, prefix: str) -> dict:
     """An attribute folder: ``folder``, ``prefix``, ``figures`` (the folder of images), ``summary``, ``motifs`` (the
     table) and ``matrices`` (the motifs by name)."""
     written_by = "`pygenome attribute` (its folder and file prefix)"
-    base = folder / prefix
-    return {"folder": folder, "prefix": prefix, "figures": Path(f"{base}.figures"),
-            "summary": read_json(Path(f"{base}.attribution.json"), written_by),
-            "motifs": read_table(Path(f"{base}.motifs.tsv"), ATTRIBUTION_MOTIF_COLUMNS, written_by, TEXT_COLUMNS),
-            "matrices": {m.name: m for m in read_motifs(Path(f"{base}.motifs.meme"))}}
+
+    def path(name: str) -> Path:
+        return output("attribute", name).path(folder, prefix)
+
+    return {"folder": folder, "prefix": prefix, "figures": path("figures"),
+            "summary": read_json(path("summary"), written_by),
+            "motifs": read_table(path("motifs"), ATTRIBUTION_MOTIF_COLUMNS, written_by, TEXT_COLUMNS),
+            "matrices": {m.name: m for m in read_motifs(path("meme"))}}
 
 
 def files_read(qc_paths, models, evaluations, motifs, attribution=None) -> list[Path]:
@@ -109,8 +112,8 @@ def files_read(qc_paths, models, evaluations, motifs, attribution=None) -> list[
         paths += [output("motifs", name).path(motifs["folder"], motifs["prefix"])
                   for name in ("heads", "profiles", "matches", "recurrence", "summary")]
     if attribution is not None:
-        paths += [attribution["folder"] / f"{attribution['prefix']}.{name}"
-                  for name in ("attribution.json", "motifs.tsv", "motifs.meme")]
+        paths += [output("attribute", name).path(attribution["folder"], attribution["prefix"])
+                  for name in ("summary", "motifs", "meme")]
     return [path for path in paths if path.is_file()]
 
 
