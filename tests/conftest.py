@@ -81,3 +81,15 @@ def trained(tmp_path_factory):
     rotated_sites = sites.assign(position=(sites.position - rotation) % 60_000)
     return {"folder": folder, "fasta": fasta, "labels": folder / "g.labels.track.npz", "sites": sites,
             "rotated": rotated_fasta, "rotated_sites": rotated_sites}
+
+
+@pytest.fixture(scope="session")
+def trained_cnn(trained, tmp_path_factory) -> Path:
+    """A CNN (``--preset cnn``, 600 steps) trained by ``pygenome train`` on the planted genome of :func:`trained`: a
+    folder holding it as ``model/``."""
+    from pygenome.cli import main
+
+    folder = tmp_path_factory.mktemp("cnn")
+    assert main(["train", "--genome", "g", str(trained["fasta"]), str(trained["labels"]), "--preset", "cnn", "--set",
+                 "steps=600", "eval_every=300", "--outdir", str(folder / "model"), "--quiet"]) == 0
+    return folder

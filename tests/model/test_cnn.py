@@ -1,6 +1,6 @@
 """The convolutional baseline: causal and streamable like the transformer, trained by the same `pygenome train`
-(--preset cnn), predicted and evaluated the same way, explained by attribution and by its first-layer filters (which
-match the planted motifs); no attention."""
+(--preset cnn), predicted and evaluated the same way, explained by attribution (its filters:
+tests/steps/test_filters.py); no attention."""
 
 import json
 
@@ -11,19 +11,13 @@ import torch
 
 from pygenome.cli import main
 from pygenome.io.genome import one_hot
-from pygenome.io.motifs import read_motifs
 from pygenome.model import build_model, config_from_record
 from pygenome.model.cnn import CNN, CNNConfig
-from pygenome.steps.filters import filters
-from tests.conftest import write_planted_database
 
 
 @pytest.fixture(scope="module")
-def cnn_model(trained, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cnn")
-    assert main(["train", "--genome", "g", str(trained["fasta"]), str(trained["labels"]), "--preset", "cnn", "--set",
-                 "steps=600", "eval_every=300", "--outdir", str(folder / "model"), "--quiet"]) == 0
-    return folder
+def cnn_model(trained_cnn):
+    return trained_cnn
 
 
 def test_segments_with_memory_give_the_whole_forward_and_outputs_never_read_downstream():
@@ -73,18 +67,3 @@ def test_its_attributions_give_both_planted_boxes(cnn_model, trained):
         assert any(box in row.consensus and start - 2 <= row.motif_start <= start and end <= row.motif_end <= end + 2
                    for row in motifs.itertuples()), motifs
     assert np.isfinite(motifs.excess).all()
-
-
-def test_its_first_layer_filters_match_the_planted_motifs(cnn_model, trained, capsys):
-    database = write_planted_database(cnn_model / "known.meme")
-    summary = filters(cnn_model / "model", trained["fasta"], trained["labels"], cnn_model / "filters", "g",
-                      databases=[database], topology="circular")
-    table = pd.read_csv(cnn_model / "filters" / "g.filters.tsv", sep="\t")
-    assert summary["filters"] == len(table) == 32
-    matched = table[table.best_match_q < 0.05]
-    assert {"planted_TATAAT", "planted_TTGACA"} <= set(matched.best_match)  # both boxes among the filters
-    written = read_motifs(cnn_model / "filters" / "g.filters.meme")
-    assert len(written) == summary["written"] and all(motif.width == 19 for motif in written)
-    assert main(["filters", "--model", str(trained["folder"] / "model"), "--fasta", str(trained["fasta"]),
-                 "--sites", str(trained["labels"]), "--outdir", str(cnn_model / "no"), "--prefix", "g"]) == 2
-    assert "has no first-layer filters" in capsys.readouterr().err

@@ -62,15 +62,13 @@ def all_sites(trained, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cnn_attributed(trained, tmp_path_factory):
+def cnn_attributed(trained, trained_cnn, tmp_path_factory):
     """DeepLIFT/SHAP of a CNN trained on the planted genome, at all 300 sites."""
     outdir = tmp_path_factory.mktemp("cnn_attributed")
-    assert main(["train", "--genome", "g", str(trained["fasta"]), str(trained["labels"]), "--preset", "cnn", "--set",
-                 "steps=600", "eval_every=300", "--outdir", str(outdir / "model"), "--quiet"]) == 0
-    summary = attribute(outdir / "model", trained["fasta"], trained["labels"], outdir, "g",
+    summary = attribute(trained_cnn / "model", trained["fasta"], trained["labels"], outdir, "g",
                         methods=["deep_lift_shap"], topology="circular", plot_sites=0, progress=False)
     arrays = {name: np.load(outdir / f"g.{name}.npz")["arr_0"] for name in ("one_hot", "deep_lift_shap")}
-    return {"outdir": outdir, "summary": summary, "arrays": arrays,
+    return {"outdir": outdir, "model": trained_cnn / "model", "summary": summary, "arrays": arrays,
             "sites": pd.read_csv(outdir / "g.sites.tsv", sep="\t")}
 
 
@@ -173,7 +171,7 @@ def test_deep_lift_shap_is_complete_on_a_cnn_and_refused_for_the_transformer(cnn
     sites, arrays = cnn_attributed["sites"], cnn_attributed["arrays"]
     assert sites["deep_lift_shap_completeness_error"].abs().max() == pytest.approx(figures["completeness_error_max"])
     assert (arrays["deep_lift_shap"][arrays["one_hot"] == 0] != 0).mean() > 0.5  # hypothetical: every base
-    model, _ = load_model(cnn_attributed["outdir"] / "model")
+    model, _ = load_model(cnn_attributed["model"])
     offsets = window_offsets(model.config)
     importance = np.abs(arrays["deep_lift_shap"] * arrays["one_hot"]).sum(axis=1).mean(axis=0)
     boxes = ((offsets >= -35) & (offsets <= -30)) | ((offsets >= -12) & (offsets <= -7))  # the CNN weighs both
