@@ -148,7 +148,7 @@ def _run_label(args) -> None:
           peaks=args.peaks, contigs=args.contigs, topology=args.topology, reads=reads,
           calling=SiteCalling(args.min_count, args.distance, args.min_enrichment, args.pseudocount),
           binning=Binning(args.bin_length, args.bin_stride, args.min_overlap), build_index=args.build_index,
-          workers=args.threads or 1, progress=not args.quiet)
+          workers=1 if args.threads is None else args.threads, progress=not args.quiet)
     for warning in qc["warnings"]:
         print(f"pygenome label: warning: {warning}", file=sys.stderr)
 

@@ -185,7 +185,7 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
     if train_config.batch_size % world:
         raise InputError(f"batch_size {train_config.batch_size} must be a multiple of the number of processes "
                          f"({world}), so that every process trains on as many windows")
-    loaded, regions, strand_list = _training_data(inputs, model_config, train_config)
+    loaded, regions, strand_list, sampler = _training_data(inputs, model_config, train_config)
     if rank == 0:  # one trainer per folder (the processes of one training are one trainer), from here on
         held.enter_context(folder_lock(outdir / ".pygenome.lock", f"{outdir} is in use by another training"))
     checkpoint_path = outdir / "checkpoints" / "last.pt"
@@ -204,8 +204,8 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
             raise InputError(f"{outdir}: training already finished at step {state.step}; nothing to resume")
     network = model if world == 1 else torch.nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None)
-    loop = Loop(model, network, optimizer, strand_list, device, autocast_dtype(train_config.precision, device),
-                train_config, rank, world, checkpoint_path, record)
+    loop = Loop(model, network, optimizer, strand_list, sampler, device,
+                autocast_dtype(train_config.precision, device), train_config, rank, world, checkpoint_path, record)
     best_weights, timing = _run_loop(loop, state, best_weights, progress)
     if rank != 0:
         return {}
@@ -214,7 +214,8 @@ def _train(inputs, outdir, model_config, train_config, resume, device, progress,
 
 
 def _training_data(inputs, model_config, train_config):
-    """The label tracks read, the held-out regions drawn and the strands: ``(loaded, regions, strand_list)``."""
+    """The label tracks read, the held-out regions drawn, the strands and the window sampler: ``(loaded, regions,
+    strand_list, sampler)``."""
     loaded = read_inputs(inputs)
     lengths = {e["input"].id: max(e["track"].contig_info(n)["length"] for n in e["track"].arrays) for e in loaded}
     if max(lengths.values()) < model_config.memory_length:
@@ -226,11 +227,14 @@ def _training_data(inputs, model_config, train_config):
         regions += split_genome(entry["input"].id, contigs, train_config.split_fractions, train_config.split_seed,
                                 train_config.split_mode)
     strand_list = strands(loaded, regions)
+    memory = model_config.memory_length if train_config.memory else 0
+    sampler = WindowSampler(strand_list, train_config.segment_length, memory, model_config.shift,
+                            train_config.site_fraction)  # refuses a training region without positives
     validation = SETS.index("validation")
     if not any(s.labels[s.sets == validation].any() for s in strand_list):
         raise InputError("no positive labels in the validation region of any genome: the model cannot be selected; "
                          "change split_seed or split_fractions")
-    return loaded, regions, strand_list
+    return loaded, regions, strand_list, sampler
 
 
 def _record(loaded, regions, strand_list, model_config, train_config) -> dict:
@@ -256,6 +260,7 @@ class Loop:
     network: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
     optimizer: torch.optim.Optimizer
     strands: list
+    sampler: WindowSampler
     device: torch.device
     precision: torch.dtype | None  # the autocast dtype, None for fp32
     config: TrainConfig
@@ -276,8 +281,7 @@ def _patience_spent(state: Progress, config: TrainConfig) -> bool:
 def _run_loop(loop: Loop, state: Progress, best_weights, progress: bool):
     """Train from ``state`` to the last step or early stop: ``(best_weights, timing)``; ``state`` is updated."""
     config = loop.config
-    memory = loop.model.config.memory_length if config.memory else 0
-    sampler = WindowSampler(loop.strands, config.segment_length, memory, loop.model.config.shift, config.site_fraction)
+    memory = loop.sampler.memory
     part = slice(loop.rank * config.batch_size // loop.world, (loop.rank + 1) * config.batch_size // loop.world)
     nt_per_step = config.batch_size * config.segment_length
     bar = tqdm(total=config.steps, initial=state.step, desc="training", unit=" steps",
@@ -286,7 +290,7 @@ def _run_loop(loop: Loop, state: Progress, best_weights, progress: bool):
     started, steps_timed, run_started = time.perf_counter(), 0, time.perf_counter()
     steps_at_start = state.step
     while state.step < config.steps and not stop:
-        tokens, targets = (torch.from_numpy(a).to(loop.device) for a in sampler.batch(
+        tokens, targets = (torch.from_numpy(a).to(loop.device) for a in loop.sampler.batch(
             config.seed, state.step, config.batch_size, part))
         try:
             global_loss = _step(loop, state, tokens, targets, memory)

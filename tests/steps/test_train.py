@@ -157,7 +157,7 @@ def test_no_positives_in_the_training_region_is_refused(tmp_path):
 
 def test_a_nan_gradient_stops_before_it_reaches_the_weights(tmp_path, promoters, monkeypatch):
     genome_input, _ = promoters
-    real = train_module._loss
+    real = train_module.loss_sum
     calls = {"n": 0}
 
     def finite_loss_nan_gradient(logits, *args):
@@ -165,7 +165,7 @@ def test_a_nan_gradient_stops_before_it_reaches_the_weights(tmp_path, promoters,
         value = real(logits, *args)
         return value + torch.sqrt(0 * logits.sum()) if calls["n"] == 15 else value  # d sqrt(x)/dx at 0: inf
 
-    monkeypatch.setattr(train_module, "_loss", finite_loss_nan_gradient)
+    monkeypatch.setattr(train_module, "loss_sum", finite_loss_nan_gradient)
     with pytest.raises(InputError, match="gradient norm became (nan|inf) at step 15"):
         run([genome_input], tmp_path / "m")
     saved = torch.load(tmp_path / "m" / "checkpoints" / "last.pt", weights_only=True)["model"]
@@ -200,7 +200,7 @@ def test_impossible_training_settings_are_refused(tmp_path, promoters, setting, 
 
 def test_a_nan_loss_stops_with_the_last_good_checkpoint(tmp_path, promoters, monkeypatch):
     genome_input, _ = promoters
-    real = train_module._loss
+    real = train_module.loss_sum
     calls = {"n": 0}
 
     def poisoned(*args):
@@ -208,7 +208,7 @@ def test_a_nan_loss_stops_with_the_last_good_checkpoint(tmp_path, promoters, mon
         value = real(*args)
         return value * float("nan") if calls["n"] == 15 else value
 
-    monkeypatch.setattr(train_module, "_loss", poisoned)
+    monkeypatch.setattr(train_module, "loss_sum", poisoned)
     with pytest.raises(InputError, match="loss became nan at step 15; the last good checkpoint \\(step 10\\)"):
         run([genome_input], tmp_path / "m")
     assert json.loads(torch.load(tmp_path / "m" / "checkpoints" / "last.pt", weights_only=True)["progress"])[
