@@ -57,4 +57,5 @@ def test_every_module_has_a_layer_and_the_tree_is_the_architecture():
     steps = {p.stem for p in (PACKAGE / "steps").glob("*.py")} | {p.parent.name for p in (PACKAGE / "steps").glob(
         "*/__init__.py")}  # a step is a module or a package
     assert steps - {"__init__"} == {
-        "label", "train", "predict", "baseline", "evaluate", "motifs", "attribute", "gia", "filters", "report"}
+        "label", "train", "predict", "baseline", "evaluate", "motifs", "attribute", "gia", "filters", "report",
+        "survey"}
