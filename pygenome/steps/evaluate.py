@@ -33,10 +33,13 @@ from pygenome.io.model_store import read_record
 from pygenome.io.outputs import atomic_outputs, write_json
 from pygenome.io.sites import fraction_near, local_maxima
 from pygenome.io.tracks import STRANDS, load_track
+from pygenome.model.calibration import f1
 from pygenome.model.metrics import average_precision, precision_recall_curve, roc_auc, roc_curve
 from pygenome.model.splits import SETS, set_mask
 
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.1, 1.0, 0.1))
+HELD_OUT = ("validation", "test", "all", "auto")
+SITE_FIGURES = ("predicted_sites", "labelled_sites", "precision", "recall", "f1")
 CURVE_POINTS = 2001
 
 
@@ -45,9 +48,11 @@ def evaluate(model_dir, predictions, labels, outdir, which: str = "test", tolera
     """Evaluate score tracks (``predictions``: paths, several per genome allowed, e.g. one per contig) against label
     tracks (``labels``: one per genome) on the ``which`` set, and the ``baseline`` score tracks (paths, covering the
     predictions' contigs) on the same positions; returns the figures (also written)."""
-    if which not in (*SETS[1:], "all"):
-        raise InputError(f"the set to evaluate must be validation, test or all, not {which!r}")
+    if which not in HELD_OUT:
+        raise InputError(f"the set to evaluate must be one of {', '.join(HELD_OUT)}, not {which!r}")
     record = read_record(model_dir)
+    calibrated = (record.get("site_calling") or {}).get("min_score")
+    thresholds = tuple(sorted({*thresholds, *([calibrated] if calibrated is not None else [])}))
     by_checksum = {entry["genome_checksum"]: entry["id"] for entry in record["data"]}
     scores = _merge([load_track(path) for path in predictions], "scores", predictions)
     truth = _merge([load_track(path) for path in labels], "labels", labels)
@@ -59,21 +64,23 @@ def evaluate(model_dir, predictions, labels, outdir, which: str = "test", tolera
         if checksum not in scores:
             raise InputError(f"baseline track of {track.genome['path']}: no predictions for this genome among "
                              f"{list(map(str, predictions))}; give a baseline only for genomes you evaluate")
-    genomes = {}
+    genomes, sets = {}, {}
     for checksum, score_track in scores.items():
         if checksum not in truth:
             raise InputError(f"no label track for the genome of {score_track.genome['path']} among {list(labels)}")
         genome_id = by_checksum.get(checksum)
-        if genome_id is None and which != "all":
+        if genome_id is None and which not in ("all", "auto"):
             raise InputError(f"{score_track.genome['path']}: the model was not trained on this genome, so it has no "
-                             "held-out regions; evaluate it with --held-out all")
+                             "held-out regions; evaluate it with --held-out all (or auto)")
+        genome_set = ("test" if genome_id is not None else "all") if which == "auto" else which
         baseline_track = baseline_scores.get(checksum)
         if baseline and baseline_track is None:
             raise InputError(f"{score_track.genome['path']}: no baseline track for this genome among "
                              f"{list(map(str, baseline))}; give one for every genome evaluated")
-        genomes[genome_id or score_track.genome["path"]] = _collect(score_track, truth[checksum], genome_id,
-                                                                    record["split"], which, distance, thresholds,
-                                                                    baseline_track)
+        name = genome_id or score_track.genome["path"]
+        genomes[name] = _collect(score_track, truth[checksum], genome_id, record["split"], genome_set, distance,
+                                 thresholds, baseline_track)
+        sets[name] = genome_set
     keys = ("labels", "scores", "baseline") if baseline else ("labels", "scores")
     overall = {key: np.concatenate([g[key] for g in genomes.values()]) for key in keys}
     figures = {"pygenome": __version__, "model": Path(model_dir).name, "set": which, "tolerance": tolerance,
@@ -85,15 +92,20 @@ def evaluate(model_dir, predictions, labels, outdir, which: str = "test", tolera
             "genomes": {name: _position_figures(collected, "baseline") for name, collected in genomes.items()}}
     site_rows = []
     for name, collected in genomes.items():
-        figures["genomes"][name] = _position_figures(collected)
+        figures["genomes"][name] = {"set": sets[name], **_position_figures(collected)}
         for threshold in thresholds:
             called, known = collected["called"][threshold], collected["known"]
             precision, recall = fraction_near(called, known, tolerance), fraction_near(known, called, tolerance)
-            site_rows.append({"genome": name, "threshold": threshold, "predicted_sites": len(called),
-                              "labelled_sites": len(known), "precision": precision, "recall": recall,
-                              "f1": _f1(precision, recall)})
+            site_rows.append({"genome": name, "threshold": threshold, "calibrated": int(threshold == calibrated),
+                              "predicted_sites": len(called), "labelled_sites": len(known), "precision": precision,
+                              "recall": recall, "f1": f1(precision, recall)})
     site_table = pd.DataFrame(site_rows)
     figures["sites"] = site_table.to_dict(orient="records")
+    if calibrated is not None:
+        at = site_table[site_table["calibrated"] == 1].set_index("genome")
+        figures["site_calling"] = {"min_score": calibrated, "validation": record["site_calling"]["validation"],
+                                   "genomes": {name: {key: at.loc[name, key] for key in SITE_FIGURES}
+                                               for name in genomes}}
     _write(Path(outdir), figures, genomes, overall, site_table)
     return figures
 
@@ -155,12 +167,6 @@ def _position_figures(collected, scorer: str = "scores") -> dict:
             "pr_auc": average_precision(collected["labels"], collected[scorer]),
             "positions": int(collected["labels"].size), "positives": int(collected["labels"].sum()),
             "prevalence": float(collected["labels"].mean()) if collected["labels"].size else float("nan")}
-
-
-def _f1(precision: float, recall: float) -> float:
-    if not precision + recall or np.isnan(precision) or np.isnan(recall):
-        return float("nan")
-    return 2 * precision * recall / (precision + recall)
 
 
 def _thin(*columns):

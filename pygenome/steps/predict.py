@@ -8,7 +8,8 @@ in forward coordinates. Outputs, in ``outdir`` and named after ``prefix``:
   "scores"); ``<prefix>.scores.plus.bw`` / ``.minus.bw`` (and ``.bedgraph`` on request);
 - ``<prefix>.predicted.bed``: called sites, BED6+4 as the label step writes them (score: the probability), by
   ``peaks`` (local maxima at least ``min_score`` and ``distance`` nt apart; the default), ``threshold`` (every
-  position at least ``min_score``) or ``top_k`` (the ``top_k`` highest peaks);
+  position at least ``min_score``) or ``top_k`` (the ``top_k`` highest peaks); ``min_score`` is by default the
+  model's calibrated threshold (best site F1 on its validation set, :mod:`pygenome.model.calibration`);
 - ``<prefix>.attention.npz`` (with query sites): for each site, the attention of every layer and head from the output
   that scores it (site + shift) to each key in its context, ``float16`` ``(N, layers, heads, context + 1)`` by key
   distance, with the site table; and the same at random control positions away from any query site, against which
@@ -18,7 +19,7 @@ in forward coordinates. Outputs, in ``outdir`` and named after ``prefix``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,7 @@ from pygenome.io.tracks import (
     write_bigwig,
 )
 from pygenome.model import load_model
+from pygenome.model.calibration import DEFAULT_MIN_SCORE
 from pygenome.model.inference import attention_at, autocast_dtype, pick_device, score_stretches
 
 CALLERS = ("peaks", "threshold", "top_k")
@@ -58,7 +60,7 @@ class SiteCaller:
     """How predicted sites are called from the scores (each a ``pygenome predict`` option)."""
 
     method: str = "peaks"
-    min_score: float = 0.5
+    min_score: float | None = None  # None: the model's calibrated threshold (its config.json's site_calling)
     distance: int = 10
     top_k: int = 1000
 
@@ -68,6 +70,14 @@ class SiteCaller:
         if self.distance < 0 or self.top_k < 1:
             raise InputError("distance must be 0 or more and top_k at least 1")
 
+    def for_model(self, record: dict) -> "SiteCaller":
+        """This rule with the threshold of the model of ``record`` where none was given: the one calibrated on its
+        validation set, else 0.5 (a model folder written before calibration, or without validation sites)."""
+        if self.min_score is not None:
+            return self
+        calibrated = (record.get("site_calling") or {}).get("min_score")
+        return replace(self, min_score=DEFAULT_MIN_SCORE if calibrated is None else calibrated)
+
 
 def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str = "auto", caller=SiteCaller(),
             attention_sites=None, attention_controls: int | None = None, seed: int = 0, bedgraph: bool = False,
@@ -75,6 +85,7 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
             progress: bool = True) -> dict:
     """Run the predict step; returns a summary (sites called, attention sites, the device)."""
     model, record = load_model(model_dir)
+    caller = caller.for_model(record)
     if attention_sites is not None and model.config.kind != "transformer":
         raise InputError(f"{model_dir}: a {model.config.kind} model has no attention; leave out --attention-sites "
                          "(or explain it with pygenome attribute)")
@@ -107,7 +118,8 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
     keys = ["scores.track.npz", "predicted.bed", "scores.plus.bw", "scores.minus.bw"]
     if bedgraph:
         keys += ["scores.plus.bedgraph", "scores.minus.bedgraph"]
-    summary = {"pygenome": __version__, "contigs": names, "sites_called": len(sites), "device": str(device)}
+    summary = {"pygenome": __version__, "contigs": names, "sites_called": len(sites), "min_score": caller.min_score,
+               "device": str(device)}
     attention = None
     if attention_sites is not None:
         queries = sites if attention_sites == "predicted" else queries

@@ -10,7 +10,9 @@ A model directory holds:
 
 - ``model.safetensors``: the weights of the best evaluation (by ``select_by`` on the validation set);
 - ``config.json``: the architecture, the training settings, the data (genome ids, files, checksums, contigs), the
-  held-out regions, and the best step with its metrics;
+  held-out regions, the best step with its metrics, and ``site_calling``: the score threshold of best site-level F1
+  on the validation regions, with its precision and recall there (:func:`pygenome.model.calibration.calibrate`),
+  which ``pygenome predict`` calls sites at;
 - ``metrics.json`` and ``metrics.tsv``: every evaluation (validation loss, ROC AUC and PR AUC over every position of
   the validation regions on both strands), and the test figures of the best weights;
 - ``timing.json``: wall time and throughput (the one output that differs between identical runs);
@@ -42,6 +44,7 @@ from pygenome.errors import InputError
 from pygenome.io.layout import TRAIN as TRAIN_OUTPUTS
 from pygenome.io.outputs import atomic_outputs, folder_lock, write_json
 from pygenome.model import build_model, config_class
+from pygenome.model.calibration import calibrate
 from pygenome.model.inference import autocast, autocast_dtype, pick_device, score_stretches
 from pygenome.model.losses import LOSSES, loss_sum, mean_loss
 from pygenome.model.metrics import average_precision, roc_auc
@@ -374,32 +377,38 @@ def _evaluate(loop: Loop, state: Progress, best_weights, bar):
 
 def evaluate_set(model, strand_list: list[Strand], which: str, device, config: TrainConfig, autocast=None) -> dict:
     """Loss, ROC AUC and PR AUC over every position of the ``which`` set on both strands of every genome."""
+    stretches = set_scores(model, strand_list, which, device, autocast)
+    labels = np.concatenate([labels for _, labels in stretches]).astype(bool)
+    scores = np.concatenate([scores for scores, _ in stretches]).astype(np.float64)
+    return {"loss": mean_loss(scores, labels, config), "roc_auc": roc_auc(labels, scores),
+            "pr_auc": average_precision(labels, scores), "positions": int(labels.size), "positives": int(labels.sum())}
+
+
+def set_scores(model, strand_list: list[Strand], which: str, device, autocast=None) -> list[tuple]:
+    """``(scores (n,) float32, labels (n,))`` of each stretch of the ``which`` set, strand by strand."""
     model.eval()
     code = SETS.index(which)
-    labels, scores = [], []
+    stretches = []
     for strand in strand_list:
         inside = np.concatenate(([False], strand.sets == code, [False]))
         edges = np.flatnonzero(np.diff(inside.astype(np.int8)))
-        stretches = list(zip(edges[::2].tolist(), edges[1::2].tolist()))
-        if not stretches:
-            continue
-        for (start, end), probabilities in zip(stretches, score_stretches(
-                model, strand.codes, strand.circular, stretches, device, autocast_dtype=autocast)):
-            labels.append(strand.labels[start:end])
-            scores.append(probabilities)
-    labels, scores = np.concatenate(labels).astype(bool), np.concatenate(scores).astype(np.float64)
-    return {"loss": mean_loss(scores, labels, config), "roc_auc": roc_auc(labels, scores),
-            "pr_auc": average_precision(labels, scores), "positions": int(labels.size), "positives": int(labels.sum())}
+        bounds = list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+        if bounds:
+            scored = score_stretches(model, strand.codes, strand.circular, bounds, device, autocast_dtype=autocast)
+            stretches += [(scores, strand.labels[start:end]) for (start, end), scores in zip(bounds, scored)]
+    return stretches
 
 
 def _finish(outdir, record, model, strand_list, state, best_weights, device, config, autocast, timing) -> dict:
     model.load_state_dict(best_weights)
     test = evaluate_set(model, strand_list, "test", device, config, autocast) if any(
         (s.sets == SETS.index("test")).any() for s in strand_list) else None
+    site_calling = calibrate(set_scores(model, strand_list, "validation", device, autocast))
     best = next(entry for entry in state.history if entry["step"] == state.best_step)
     metrics = {"best_step": state.best_step, "steps": state.step, "best_validation": best,
-               "test": test, "history": state.history}
-    record = {**record, "best_step": state.best_step, "metrics": {"validation": best, "test": test}}
+               "test": test, "site_calling": site_calling, "history": state.history}
+    record = {**record, "best_step": state.best_step, "metrics": {"validation": best, "test": test},
+              "site_calling": site_calling}
     names = [output.pattern for output in TRAIN_OUTPUTS]
     with atomic_outputs(*(outdir / name for name in names)) as (weights, config_json, metrics_json, metrics_tsv,
                                                                  timing_json):
