@@ -1,9 +1,10 @@
 """The samplesheet: one CSV row per genome, validated against ``assets/schema_input.json``.
 
 Columns: ``id``, ``fasta``, and what to label from — ``bam`` (optionally ``control_bam``) and/or ``sites`` (BED) —
-plus ``topology`` (auto, circular or linear). The JSON Schema is the one the Nextflow pipeline validates with
-(nf-schema), so both read the same sheet the same way. Relative paths are resolved against the samplesheet's folder.
-Every error names the file, the row (its line in the CSV) and the column.
+plus ``topology`` (auto, circular or linear). A row with nothing to label from is a genome to survey: it is
+predicted and explained, but not labelled, trained on or evaluated. The JSON Schema is the one the Nextflow
+pipeline validates with (nf-schema), so both read the same sheet the same way. Relative paths are resolved against
+the samplesheet's folder. Every error names the file, the row (its line in the CSV) and the column.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ class Sample:
     control_bam: str | None = None
     sites: str | None = None
     topology: str = "auto"
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the row has something to label from (else it is a genome to survey with a model)."""
+        return bool(self.bam or self.sites)
 
 
 def read_samplesheet(path) -> list[Sample]:
@@ -83,8 +89,6 @@ def _describe(error, records) -> str:
         column = location[1]
         expected = error.schema.get("errorMessage", error.message) if isinstance(error.schema, dict) else error.message
         return f"{row}, column '{column}': {expected} (got {records[location[0]].get(column)!r})"
-    if error.validator == "anyOf":
-        return f"{row}: nothing to label from; give bam and/or sites"
     if error.validator == "additionalProperties":
         return f"{row}: {error.message}; the columns are id, fasta, bam, control_bam, sites, topology"
     if error.validator == "dependentRequired":
