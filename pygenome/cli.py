@@ -38,8 +38,18 @@ def _genome_options(parser, contigs: str | None = None, fasta_help: str = FASTA_
     parser.add_argument("--topology", choices=TOPOLOGIES, default="auto", help=TOPOLOGY_HELP)
 
 
-def _model_option(parser, what: str = "a model folder from pygenome train") -> None:
-    parser.add_argument("--model", required=True, type=Path, help=what)
+def _model_option(parser, what: str = "a model folder from pygenome train, or a bundled model's name") -> None:
+    parser.add_argument("--model", required=True, type=_model_folder, help=what)
+
+
+def _model_folder(text: str) -> Path:
+    """``--model``: a model folder, or a bundled model's name (:func:`pygenome.io.model_store.model_folder`)."""
+    from pygenome.io.model_store import model_folder
+
+    try:
+        return model_folder(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _output_options(parser, prefix_help: str = "output file name prefix", folder_help: str = "folder for the outputs",
@@ -89,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(steps)
     _add_baseline(steps)
     _add_motifs(steps)
+    _add_survey(steps)
     _add_report(steps)
     _add_run(steps)
     _add_demo(steps)
@@ -230,7 +241,8 @@ def _add_predict(steps) -> None:
     parser.add_argument("--call", choices=("peaks", "threshold", "top_k"), default="peaks",
                         help="peaks: local maxima >= --min-score, --distance apart; threshold: every position >= "
                              "--min-score; top_k: the --top-k highest peaks")
-    parser.add_argument("--min-score", type=float, default=0.5, help="minimum probability of a called site")
+    parser.add_argument("--min-score", type=float, help="minimum probability of a called site (default: the "
+                        "threshold calibrated on the model's validation set, in its config.json; 0.5 without one)")
     parser.add_argument("--distance", type=int, default=10, help="nt between called peaks")
     parser.add_argument("--top-k", type=int, default=1000, help="sites kept by --call top_k")
     parser.add_argument("--attention-sites", metavar="SOURCE",
@@ -264,13 +276,14 @@ def _add_evaluate(steps) -> None:
         description="Evaluate score tracks against label tracks on the held-out regions saved with the model, per "
                     "genome and overall.",
         formatter_class=_Formatter)
-    parser.add_argument("--model", required=True, type=Path, help="the model folder (for its held-out regions)")
+    _model_option(parser, "the model folder (for its held-out regions), or a bundled model's name")
     parser.add_argument("--predictions", required=True, nargs="+", help="*.scores.track.npz (several per genome "
                                                                           "allowed, e.g. one per contig)")
     parser.add_argument("--labels", required=True, nargs="+", help="*.labels.track.npz, one per genome")
     parser.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
-    parser.add_argument("--held-out", dest="which", choices=("test", "validation", "all"), default="test",
-                        help="positions evaluated; all: for a genome the model was not trained on")
+    parser.add_argument("--held-out", dest="which", choices=("test", "validation", "all", "auto"), default="test",
+                        help="positions evaluated; all: for a genome the model was not trained on; auto: test for "
+                             "the genomes it was trained on, all for the others")
     parser.add_argument("--tolerance", type=int, default=10, help="nt within which a predicted site hits a label")
     parser.add_argument("--distance", type=int, default=10, help="nt between predicted peaks")
     parser.add_argument("--baseline", nargs="+", default=[], metavar="TRACK",
@@ -463,6 +476,40 @@ def _run_motifs(args) -> None:
           "motif")
 
 
+def _add_survey(steps) -> None:
+    parser = steps.add_parser(
+        "survey", help="many genomes → one table of GC, predicted sites and recurring head motifs, with figures",
+        description="For each genome: length, GC, contigs and predicted sites (the BED files of pygenome predict); "
+                    "for each motif group of a pygenome motifs run that recurs in two or more of the genomes: each "
+                    "genome's motif, its offset, AT fraction and heads; logos of every genome's motif side by side "
+                    "(ordered by GC) and the motifs' AT fraction against genome GC.",
+        formatter_class=_Formatter)
+    parser.add_argument("--genome", nargs="+", action="append", required=True, metavar="ID FASTA BED",
+                        help="a genome id, its FASTA and its predicted sites (<genome>.<contig>.predicted.bed of "
+                             "pygenome predict); repeat per genome")
+    parser.add_argument("--motifs", required=True, type=Path, metavar="DIR",
+                        help="the output folder of pygenome motifs run on these genomes")
+    parser.add_argument("--motifs-prefix", required=True, metavar="PREFIX",
+                        help="the prefix of the files in the --motifs folder")
+    _output_options(parser, prefix_default="survey")
+    parser.set_defaults(func=_run_survey)
+
+
+def _run_survey(args) -> None:
+    from pygenome.io.layout import output
+    from pygenome.steps.survey import survey
+
+    for values in args.genome:
+        if len(values) < 3:
+            raise InputError(f"--genome {' '.join(values)}: give an id, a FASTA and at least one predicted-sites BED")
+    summary = survey([(values[0], values[1], values[2:]) for values in args.genome], args.motifs,
+                     args.motifs_prefix, args.outdir, args.prefix)
+    genomes, groups = len(summary["genomes"]), summary["recurring_groups"]
+    sites = sum(genome["predicted_sites"] for genome in summary["genomes"])
+    print(f"pygenome survey: {genomes} genome{'s' * (genomes != 1)}, {sites} predicted sites, {groups} recurring "
+          f"motif group{'s' * (groups != 1)} → {output('survey', 'table').path(args.outdir, args.prefix)}")
+
+
 def _add_report(steps) -> None:
     parser = steps.add_parser(
         "report", help="the outputs of the other steps → one self-contained HTML page",
@@ -506,13 +553,18 @@ def _add_run(steps) -> None:
                     "parameters, so an interrupted run restarts where it stopped.",
         formatter_class=_Formatter)
     parser.add_argument("--samplesheet", required=True, type=Path,
-                        help="CSV: id,fasta,bam,control_bam,sites,topology (assets/schema_input.json)")
+                        help="CSV: id,fasta,bam,control_bam,sites,topology (assets/schema_input.json); a row with "
+                             "only id and fasta is a genome to survey without labels")
     parser.add_argument("--outdir", required=True, type=Path, help="folder for the outputs")
     parser.add_argument("--config", type=Path, help="parameters as YAML or JSON (the options below override it)")
     parser.add_argument("--preset", choices=("cpu", "paper"), help="training preset (default: cpu)")
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", help="training settings over the preset")
-    parser.add_argument("--model-scope", choices=("per_genome", "joint"),
-                        help="one model per genome, or one trained on every genome (default: per_genome)")
+    parser.add_argument("--model-scope", choices=("per_genome", "joint", "leave_one_out"),
+                        help="one model per labelled genome, one trained on every labelled genome, or for each one "
+                             "a model of all the others, evaluated on it (default: per_genome)")
+    parser.add_argument("--model", help="predict every genome with this model (a folder from pygenome train, or a "
+                                        "bundled model's name: ecoli-cpu) and train none; by default genomes without "
+                                        "labels get the joint model of the labelled ones")
     parser.add_argument("--database", nargs="+", dest="databases", metavar="MOTIFS",
                         help="known motifs (MEME or TRANSFAC) to match head motifs against")
     parser.add_argument("--decoy", help="a motif set that should match nothing (default: the bundled JASPAR decoy)")
@@ -531,8 +583,8 @@ def _run_run(args) -> None:
 
     training = dict(setting_pairs(args.set)) if args.set else None
     params = read_params(args.config, preset=args.preset, training=training, model_scope=args.model_scope,
-                         databases=args.databases, decoy=args.decoy, baseline=args.baseline, title=args.title,
-                         threads=args.threads)
+                         model=args.model, databases=args.databases, decoy=args.decoy, baseline=args.baseline,
+                         title=args.title, threads=args.threads)
     run(args.samplesheet, args.outdir, params, progress=not args.quiet)
 
 

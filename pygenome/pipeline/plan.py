@@ -9,6 +9,7 @@ process per task), into the same layout under the output folder::
     baseline/<genome>.scores.track.npz        the -10 box scan             (a task per genome; optional)
     evaluate/<model>/                         held-out figures and curves  (a task per model with labelled genomes)
     motifs/survey.*                           head motifs of every genome  (one task)
+    survey/survey.*                           the survey table and figures (one task)
     report.html                               the report                   (one task)
 
 Which model predicts a genome (:func:`models`): the ``model`` parameter's (a model folder or a bundled model's name)
@@ -35,6 +36,7 @@ from pygenome.io.samplesheet import Sample
 MODEL_SCOPES = ("per_genome", "joint", "leave_one_out")
 JOINT = "joint"  # the model of every labelled genome (train/joint)
 MOTIFS_PREFIX = "survey"  # the motifs step's prefix (the Nextflow MOTIFS task's meta.id too)
+SURVEY_PREFIX = "survey"  # the survey step's (in survey/)
 REPORT_PREFIX = "report"
 PROGRESS_BARS = ("label", "train", "predict", "motifs")  # the steps with a --quiet option
 
@@ -202,6 +204,14 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
                       [*(s.fasta for s in samples), *(a for s in samples for a in attention[s.id]),
                        *params.databases, *([params.decoy] if params.decoy else [])],
                       _outputs("motifs", motifs, MOTIFS_PREFIX)))
+    survey_args = [arg for s in samples for arg in (
+        "--genome", s.id, s.fasta, *(str(layout.output("predict", "sites").path(out / "predict" / s.id, prefix))
+                                     for prefix in prefixes[s.id]))]
+    tasks.append(Task("survey", ["survey", *survey_args, "--motifs", str(motifs), "--motifs-prefix", MOTIFS_PREFIX,
+                                 "--outdir", str(out / "survey"), "--prefix", SURVEY_PREFIX],
+                      [*(s.fasta for s in samples), *(a for a in survey_args if a.endswith(".predicted.bed")),
+                       *_outputs("motifs", motifs, MOTIFS_PREFIX, names=("heads", "meme", "recurrence", "summary"))],
+                      _outputs("survey", out / "survey", SURVEY_PREFIX, names=("table", "motifs", "summary"))))
     qcs = [str(layout.output("label", "qc").path(out / "label", s.id)) for s in labelled]
     description = ["--description", params.description] if params.description else []
     page = layout.output("report", "report").path(out, REPORT_PREFIX)
