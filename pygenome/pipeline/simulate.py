@@ -155,9 +155,9 @@ SIGMA70 = {"TTGACA": -35, "TATAAT": -12}  # motif → offset of its 5' base from
 
 def promoter_genome(rng: np.random.Generator, length: int, n_sites: int, motifs: dict[str, int] = SIGMA70,
                     spacing: int = 120, gc: float = 0.5):
-    """A random sequence of GC fraction ``gc`` with ``n_sites`` sites on both strands, each with ``motifs`` planted
-    at fixed offsets upstream of it on its own strand. Returns ``(sequence, sites)``, sites a table of ``contig`` ("chrom"),
-    ``position`` and ``strand``, at least ``spacing`` nt apart and clear of the ends."""
+    """A random sequence of GC fraction ``gc`` with ``n_sites`` sites on both strands, each with ``motifs``
+    planted at fixed offsets upstream of it on its own strand. Returns ``(sequence, sites)``, sites a table of
+    ``contig`` ("chrom"), ``position`` and ``strand``, at least ``spacing`` nt apart and clear of the ends."""
     import pandas as pd
 
     from pygenome.io.genome import encode, reverse_complement
