@@ -100,7 +100,7 @@ def test_a_second_run_skips_everything_and_a_changed_parameter_reruns_what_depen
     lines = []
     again = run(survey["samplesheet"], survey["results"], read_params(survey["config"]), progress=False,
                 say=lines.append)
-    assert all(t["status"] == "skipped" for t in again) and len(lines) == 13
+    assert all(t["status"] == "skipped" for t in again) and len(lines) == 14
     retitled = run(survey["samplesheet"], survey["results"], read_params(survey["config"], title="renamed"),
                    progress=False, say=lambda line: None)
     assert [t["key"] for t in retitled if t["status"] == "ran"] == ["report"]
