@@ -30,7 +30,8 @@ _API = {  # name → the module that defines it
     "label": "pygenome.steps.label", "train": "pygenome.steps.train", "configs": "pygenome.steps.train",
     "predict": "pygenome.steps.predict", "baseline": "pygenome.steps.baseline", "evaluate": "pygenome.steps.evaluate",
     "motifs": "pygenome.steps.motifs", "attribute": "pygenome.steps.attribute", "gia": "pygenome.steps.gia",
-    "filters": "pygenome.steps.filters", "report": "pygenome.steps.report", "run": "pygenome.pipeline.run",
+    "filters": "pygenome.steps.filters", "survey": "pygenome.steps.survey", "report": "pygenome.steps.report",
+    "run": "pygenome.pipeline.run",
     "read_params": "pygenome.pipeline.plan", "demo": "pygenome.pipeline.demo",
     # the readers
     "read_genome": "pygenome.io.genome", "load_track": "pygenome.io.tracks", "read_sites_bed": "pygenome.io.sites",

@@ -513,9 +513,9 @@ def _run_survey(args) -> None:
 def _add_report(steps) -> None:
     parser = steps.add_parser(
         "report", help="the outputs of the other steps → one self-contained HTML page",
-        description="Write one HTML page, readable offline (images and style embedded), of the outputs given: inputs "
-                    "and checksums, label QC, training curves, evaluation curves, attention-head motifs and "
-                    "attributions.",
+        description="Write one HTML page, readable offline (images and style embedded), of the outputs given: the "
+                    "survey (first), inputs and checksums, label QC, training curves and calibrated site calling, "
+                    "evaluation curves, attention-head motifs and attributions.",
         formatter_class=_Formatter)
     _output_options(parser, "the page is <prefix>.html", "folder of the page", prefix_default="report")
     parser.add_argument("--title", default="pygenome report", help="the page title")
@@ -532,6 +532,9 @@ def _add_report(steps) -> None:
     parser.add_argument("--attribution", type=Path, metavar="DIR",
                         help="an output folder of pygenome attribute (with --attribution-prefix)")
     parser.add_argument("--attribution-prefix", metavar="PREFIX", help="the prefix of the --attribution files")
+    parser.add_argument("--survey", type=Path, metavar="DIR",
+                        help="an output folder of pygenome survey (with --survey-prefix); its section comes first")
+    parser.add_argument("--survey-prefix", metavar="PREFIX", help="the prefix of the files in the --survey folder")
     parser.set_defaults(func=_run_report)
 
 
@@ -542,7 +545,8 @@ def _run_report(args) -> None:
     page = output("report", "report").path(args.outdir, args.prefix)
     report(page, title=args.title, description=args.description, label_qc=args.label_qc, model_dirs=args.model,
            evaluation_dirs=args.evaluation, motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix,
-           attribution_dir=args.attribution, attribution_prefix=args.attribution_prefix)
+           attribution_dir=args.attribution, attribution_prefix=args.attribution_prefix, survey_dir=args.survey,
+           survey_prefix=args.survey_prefix)
 
 
 def _add_run(steps) -> None:

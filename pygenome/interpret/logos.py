@@ -1,4 +1,5 @@
-"""Figures of the motifs step: sequence logos (logomaker), head profiles, and motif recurrence across genomes.
+"""Figures of the motifs step: sequence logos (logomaker), head profiles, and motif recurrence across genomes; logos
+of a motif across genomes, one row each (the survey step's).
 
 Every figure is written byte-identical for the same data (no dates or software versions in PNG or SVG metadata, a
 fixed SVG id salt).
@@ -42,6 +43,38 @@ def logo(counts: np.ndarray, title: str, png, svg, first: int | None = None) -> 
     if first is not None:
         axes.set_xlabel("position relative to the site (nt)", fontsize=7)
     axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    _save(figure, png)
+    _save(figure, svg, "svg")
+    plt.close(figure)
+
+
+def stacked_logos(frequencies: list[np.ndarray], starts: list[int], labels: list[str], title: str, png,
+                  svg) -> None:
+    """Logos in bits of several motifs, one row each (top to bottom in the order given) on a shared axis of offsets
+    from the site, written as PNG and SVG: ``frequencies[i]`` ``(width_i, 4)`` (A, C, G, T probabilities, each row
+    summing to 1), ``starts[i]`` the offset of its first column (nt; negative is upstream), ``labels[i]`` the title of
+    its row, ``title`` the figure's."""
+    import logomaker
+
+    plt = _pyplot()
+    ends = [start + len(matrix) - 1 for matrix, start in zip(frequencies, starts)]
+    first, last = min(starts), max(ends)
+    figure, axes = plt.subplots(len(frequencies), 1, sharex=True, squeeze=False,
+                                figsize=(max(3.5, 0.4 * (last - first + 1) + 1.6), 0.4 + 1.3 * len(frequencies)))
+    for axis, matrix, start, label in zip(axes[:, 0], frequencies, starts, labels):
+        frame = pd.DataFrame(matrix, columns=list("ACGT"), index=range(start, start + len(matrix)))
+        information = logomaker.transform_matrix(frame, from_type="probability", to_type="information")
+        logomaker.Logo(information, ax=axis, color_scheme="classic")
+        axis.set_xlim(first - 0.5, last + 0.5)
+        axis.set_ylim(0, 2)
+        axis.set_ylabel("bits", fontsize=7)
+        axis.tick_params(labelsize=7)
+        axis.set_title(label, fontsize=8, loc="left")
+    bottom = axes[-1, 0]
+    bottom.set_xticks(range(first, last + 1), [f"{offset:+d}" for offset in range(first, last + 1)], fontsize=7)
+    bottom.set_xlabel("position relative to the site (nt)", fontsize=7)
+    figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     _save(figure, png)
     _save(figure, svg, "svg")

@@ -219,10 +219,12 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
     tasks.append(Task("report", ["report", "--outdir", str(out), "--prefix", REPORT_PREFIX, "--title", params.title,
                                  *description, *(["--label-qc", *qcs] if qcs else []), "--model", *folders,
                                  *(["--evaluation", *evaluations] if evaluations else []),
-                                 "--motifs", str(motifs), "--motifs-prefix", MOTIFS_PREFIX],
+                                 "--motifs", str(motifs), "--motifs-prefix", MOTIFS_PREFIX,
+                                 "--survey", str(out / "survey"), "--survey-prefix", SURVEY_PREFIX],
                       [*qcs, *(path for m in folders for path in _outputs("train", m, names=("config",))),
                        *(path for e in evaluations for path in _outputs("evaluate", e, names=("evaluation",))),
-                       str(layout.output("motifs", "heads").path(motifs, MOTIFS_PREFIX))],
+                       str(layout.output("motifs", "heads").path(motifs, MOTIFS_PREFIX)),
+                       *_outputs("survey", out / "survey", SURVEY_PREFIX, names=("table", "summary"))],
                       [str(page)]))
     return tasks
 

@@ -237,32 +237,12 @@ def _wide(table: pd.DataFrame, members: pd.DataFrame, groups: list[str]) -> pd.D
 
 def group_logos(rows: pd.DataFrame, matrices: dict, title: str, png, svg) -> None:
     """Logos (bits) of the motifs ``rows`` (long-table rows, one per genome, in order), one row per genome on a
-    shared axis of offsets from the site, labelled with the genome, its GC and the head, as PNG and SVG."""
-    import logomaker
-
-    plt = logos._pyplot()
-    first, last = int(rows["motif_start"].min()), int(rows["motif_end"].max())
-    figure, axes = plt.subplots(len(rows), 1, figsize=(max(3.5, 0.4 * (last - first + 1) + 1.6), 0.4 + 1.3 * len(rows)),
-                                sharex=True, squeeze=False)
-    for axis, row in zip(axes[:, 0], rows.itertuples()):
-        frequencies = pd.DataFrame(probabilities(matrices[row.motif]), columns=list(LETTERS),
-                                   index=range(row.motif_start, row.motif_end + 1))
-        information = logomaker.transform_matrix(frequencies, from_type="probability", to_type="information")
-        logomaker.Logo(information, ax=axis, color_scheme="classic")
-        axis.set_xlim(first - 0.5, last + 0.5)
-        axis.set_ylim(0, 2)
-        axis.set_ylabel("bits", fontsize=7)
-        axis.tick_params(labelsize=7)
-        axis.set_title(f"{row.genome}  ·  GC {row.gc:.3f}  ·  {row.head_id}  ·  {row.consensus} at "
-                       f"{_offset(row.motif_start, row.motif_end)}", fontsize=8, loc="left")
-    bottom = axes[-1, 0]
-    bottom.set_xticks(range(first, last + 1), [f"{offset:+d}" for offset in range(first, last + 1)], fontsize=7)
-    bottom.set_xlabel("position relative to the site (nt)", fontsize=7)
-    figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    logos._save(figure, png)
-    logos._save(figure, svg, "svg")
-    plt.close(figure)
+    shared axis of offsets from the site, labelled with the genome, its GC and the head, as PNG and SVG
+    (:func:`pygenome.interpret.logos.stacked_logos`)."""
+    logos.stacked_logos([probabilities(matrices[row.motif]) for row in rows.itertuples()],
+                        [int(start) for start in rows["motif_start"]],
+                        [f"{row.genome}  ·  GC {row.gc:.3f}  ·  {row.head_id}  ·  {row.consensus} at "
+                         f"{_offset(row.motif_start, row.motif_end)}" for row in rows.itertuples()], title, png, svg)
 
 
 def at_fraction_vs_gc(rows: pd.DataFrame, groups: list[dict], path) -> None:

@@ -1,4 +1,5 @@
-"""The report: real label, train, predict, evaluate and motifs outputs of two synthetic genomes, and the page opened in
+"""The report: real label, train, predict, evaluate and motifs outputs of two synthetic genomes, a survey of three
+more (without labels; attention written directly, as tests/steps/test_survey.py makes it), and the page opened in
 headless Chromium."""
 
 import base64
@@ -27,6 +28,7 @@ from pygenome.steps.predict import predict
 from pygenome.steps.report import report
 from pygenome.steps.train import configs, train
 from tests.conftest import write_planted_database, write_sites
+from tests.steps.test_survey import build_survey
 
 SETTINGS = {"n_layers": 2, "n_heads": 2, "d_model": 16, "d_head": 8, "context": 48, "steps": 150, "batch_size": 8,
             "segment_length": 64, "eval_every": 50, "checkpoint_every": 150, "warmup_steps": 10,
@@ -221,10 +223,11 @@ def browser():
     return next((path for path in map(shutil.which, BROWSERS) if path), None)
 
 
-def open_in_browser(binary, page, profile, *arguments) -> subprocess.CompletedProcess:
-    """Open ``page`` in headless Chromium with every host unresolvable (so nothing can come from the network)."""
+def open_in_browser(binary, page, profile, *arguments, width=1280) -> subprocess.CompletedProcess:
+    """Open ``page`` in headless Chromium, a window ``width`` × 2000 px, with every host unresolvable (so nothing can
+    come from the network)."""
     command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-               "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}", "--window-size=1280,2000",
+               "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}", f"--window-size={width},2000",
                "--virtual-time-budget=10000", *arguments, page.as_uri()]
     return subprocess.run(command, capture_output=True, text=True, timeout=180, check=True)
 
@@ -243,3 +246,122 @@ def test_the_page_renders_offline_in_chromium(page, tmp_path):
     open_in_browser(browser(), path, tmp_path / "profile", f"--screenshot={screenshot}")
     pixels = np.asarray(Image.open(screenshot).convert("L"), dtype=float)
     assert pixels.shape == (2000, 1280) and pixels.std() > 20  # not blank
+
+
+@pytest.fixture(scope="module")
+def survey_page(inputs, tmp_path_factory):
+    """The report of every input and a survey of three genomes without labels (predicted, as a run would, by the only
+    model); beside the model's evaluation, that of one trained on beta alone (``without_alpha``, as a
+    leave-one-genome-out run names it) on alpha, which it never saw."""
+    folder = tmp_path_factory.mktemp("survey_page")
+    (folder / "survey").mkdir()
+    survey = build_survey(folder / "survey")
+    base = inputs["model_dirs"][0].parent
+    beta = GenomeInput("beta", str(base / "beta.fa"), str(base / "beta.labels.track.npz"))
+    brief = {**SETTINGS, "steps": 50, "eval_every": 50, "checkpoint_every": 50}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train([beta], folder / "without_alpha", *configs("cpu", brief), progress=False)
+        predict(folder / "without_alpha", base / "alpha.fa", folder / "predicted", "alpha", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    evaluate(folder / "without_alpha", [folder / "predicted" / "alpha.scores.track.npz"],
+             [base / "alpha.labels.track.npz"], folder / "evaluate_without_alpha", which="auto")
+    arguments = {**inputs, "evaluation_dirs": [*inputs["evaluation_dirs"], folder / "evaluate_without_alpha"],
+                 "survey_dir": folder / "survey" / "out", "survey_prefix": "s",
+                 "description": "Two labelled genomes and three surveyed without labels."}
+    path = report(folder / "report.html", **arguments)
+    return path, path.read_text(encoding="utf-8"), survey, arguments
+
+
+def part(text, anchor):
+    return text.split(f'<section id="{anchor}">')[1].split("</section>")[0]
+
+
+def test_the_survey_comes_first_with_its_table_figures_and_genomes_without_labels(survey_page, inputs):
+    path, text, survey, arguments = survey_page
+    anchors = re.findall(r'<section id="([a-z-]+)">', text)
+    assert anchors[0] == "survey" and anchors[1:] == ["inputs", "label-qc", "training", "evaluation", "heads"]
+    assert re.findall(r'<a href="#([a-z-]+)">', text)[0] == "survey"
+    section = part(text, "survey")
+    summary = survey["summary"]
+    tata = next(group for group in summary["groups"] if group["consensus"] == "TATAAT")
+    sentence = re.search(r'<p class="lead">(.*?)</p>', section).group(1)
+    r = f"{tata['at_fraction_vs_gc']['pearson_r']:.2f}".replace("-", "\N{MINUS SIGN}")
+    assert sentence.startswith("3 genomes, 3 without labels, predicted by model model; ")
+    assert (f"{tata['group']} (TATAAT at \N{MINUS SIGN}12\N{HORIZONTAL ELLIPSIS}\N{MINUS SIGN}7) found in 3 of them; "
+            f"its AT fraction falls with genome GC, Pearson r = {r}") in sentence
+    rows = re.findall(r"<tr class=\"unlabelled\">(.*?)</tr>", section)
+    assert len(rows) == 3  # each genome, shown without labels
+    threshold = json.loads((inputs["model_dirs"][0] / "config.json").read_text())["site_calling"]["min_score"]
+    for row, genome in zip(rows, survey["table"].itertuples()):
+        assert f'data-label="genome">{genome.genome}</th>' in row and "none: surveyed" in row
+        assert f"model<br><span class=\"sub\">score ≥ {threshold:.4g} (calibrated)</span>" in row
+        assert f'<td data-label="predicted sites" class="n">{genome.predicted_sites}</td>' in row
+        assert f'<span class="mono">{getattr(genome, tata["group"] + "_consensus")}</span>' in row
+    figures = images(section)
+    assert len(figures) == 1 + len(summary["groups"])  # AT fraction against GC, the logos of each group
+    assert all(kind == "image/png" for kind, _ in figures)
+    stored = survey["folder"] / "out" / "s.figures"
+    assert figures[0][1] == (stored / "at_fraction_vs_gc.png").read_bytes()
+    assert figures[1][1] == (stored / f"{summary['groups'][0]['group']}.logos.png").read_bytes()
+    assert "<td>survey</td>" in part(text, "inputs") and "out/s.tsv</td>" in part(text, "inputs")
+
+
+def test_calibrated_site_calls_in_training_and_evaluation(survey_page):
+    path, text, survey, arguments = survey_page
+    training, evaluation = part(text, "training"), part(text, "evaluation")
+    for folder in arguments["model_dirs"]:  # the model; without_alpha's record is read through its evaluation
+        calling = json.loads((folder / "config.json").read_text())["site_calling"]
+        threshold = calling["min_score"]
+        assert f"Sites are called at score ≥ {threshold:.4g}:" in training
+        for name, at, figures in (("calibrated", threshold, calling["validation"]), ("default", 0.5,
+                                                                                     calling["default"])):
+            assert (f'<td>{at:.4g} ({name})</td><td class="n">{figures["precision"]:.4g}</td>'
+                    f'<td class="n">{figures["recall"]:.4g}</td>') in training
+    assert training.count("<h4>Site calling</h4>") == 1
+    joint = json.loads((arguments["evaluation_dirs"][0] / "evaluation.json").read_text())
+    assert joint["genomes"]["alpha"]["set"] == "test"
+    for name, figures in joint["site_calling"]["genomes"].items():
+        assert (f'<td>{name}</td><td>held-out test regions</td><td class="n">{figures["precision"]:.4g}</td>'
+                f'<td class="n">{figures["recall"]:.4g}</td>') in evaluation
+    unseen = json.loads((arguments["evaluation_dirs"][1] / "evaluation.json").read_text())
+    (name, figures), = unseen["site_calling"]["genomes"].items()
+    assert unseen["genomes"][name]["set"] == "all"
+    words = ("every position: the model never saw this genome (a leave-one-genome-out model, trained on the other "
+             "genomes)")
+    assert f"<td>{name}</td><td>{words}</td>" in evaluation
+    assert evaluation.count("<h4>Sites at the calibrated threshold (score ≥ ") == 2
+
+
+def test_a_survey_alone_and_unpaired_survey_options(survey_page, tmp_path):
+    path, text, survey, arguments = survey_page
+    alone = report(tmp_path / "alone.html", survey_dir=arguments["survey_dir"], survey_prefix="s").read_text()
+    assert re.findall(r'<section id="([a-z-]+)">', alone) == ["survey", "inputs"]
+    assert re.search(r'<p class="lead">3 genomes; ', alone)  # without label QC or models: labels and model unknown
+    with pytest.raises(InputError, match="go together"):
+        report(tmp_path / "r.html", survey_dir=arguments["survey_dir"])
+    with pytest.raises(InputError, match=r"other\.tsv: not found"):
+        report(tmp_path / "r.html", survey_dir=arguments["survey_dir"], survey_prefix="other")
+    assert main(["report", "--outdir", str(tmp_path), "--prefix", "cli", "--survey", str(arguments["survey_dir"]),
+                 "--survey-prefix", "s"]) == 0
+    assert (tmp_path / "cli.html").read_bytes() == (tmp_path / "alone.html").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(browser() is None, reason=f"no headless browser ({', '.join(BROWSERS)}) found")
+@pytest.mark.parametrize("width", [800, 1400])
+def test_the_survey_page_fits_800_and_1400_px_in_chromium(survey_page, width, tmp_path):
+    path, text, _, _ = survey_page
+    dom = open_in_browser(browser(), path, tmp_path / "profile", "--dump-dom", width=width).stdout
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    attributes = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', body))
+    assert attributes.get("data-images") == str(text.count("<img")), f"the check script did not run: {body}"
+    assert attributes["data-images-loaded"] == attributes["data-images"], "an image did not load"
+    assert attributes["data-overflow"] == "no", "the page is wider than the window"
+    assert attributes["data-overflow-fit"] == "0", "the survey table is wider than its section"
+    screenshot = tmp_path / "screenshot.png"
+    open_in_browser(browser(), path, tmp_path / "profile", f"--screenshot={screenshot}", width=width)
+    pixels = np.asarray(Image.open(screenshot).convert("L"), dtype=float)
+    assert pixels.shape == (2000, width) and pixels.std() > 20

@@ -79,10 +79,9 @@ def write_predicted(folder, genome_id, contigs, sites, extras, rng):
     return beds
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """Three genomes, their attention and predicted sites, the motifs step on all three and the survey of them."""
-    folder = tmp_path_factory.mktemp("survey")
+def build_survey(folder) -> dict:
+    """Three genomes, their attention and predicted sites, the motifs step on all three (``<folder>/motifs``, prefix
+    ``m``) and the survey of them (``<folder>/out``, prefix ``s``)."""
     rng = np.random.default_rng(11)
     genomes, sequences = [], {}
     for genome_id, gc, variant, extras in GENOMES:
@@ -98,6 +97,11 @@ def run(tmp_path_factory):
     return {"folder": folder, "inputs": inputs, "sequences": sequences, "summary": summary,
             "table": pd.read_csv(folder / "out" / "s.tsv", sep="\t", keep_default_na=False, na_values=[""]),
             "long": pd.read_csv(folder / "out" / "s.motifs.tsv", sep="\t")}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return build_survey(tmp_path_factory.mktemp("survey"))
 
 
 def test_gc_length_and_predicted_sites_match_a_direct_count(run):

@@ -5,4 +5,8 @@ window.addEventListener("load", function () {
   document.body.setAttribute("data-images-loaded", String(loaded.length));
   document.body.setAttribute("data-overflow",
     document.documentElement.scrollWidth > window.innerWidth ? "yes" : "no");
+  var fit = Array.prototype.slice.call(document.querySelectorAll(".fit"));
+  document.body.setAttribute("data-overflow-fit", String(fit.filter(function (box) {
+    return box.scrollWidth > box.clientWidth + 1;
+  }).length));
 });

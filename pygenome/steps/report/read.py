@@ -28,6 +28,10 @@ EVALUATION_COLUMNS = {"roc": ("genome", "scorer", "false_positive_rate", "true_p
                       "sites": ("genome", "threshold", "precision", "recall")}
 TEXT_COLUMNS = frozenset({"genome", "head_id", "motif", "consensus", "best_match", "best_match_database", "query",
                           "database", "target", "target_description", "strand", "cluster", "scorer", "method"})
+SURVEY_COLUMNS = ("genome", "length", "gc", "contigs", "predicted_sites", "sites_per_mb")
+SURVEY_MOTIF_COLUMNS = ("genome", "gc", "group", "head_id", "motif", "consensus", "motif_start", "motif_end",
+                        "at_fraction", "representative")
+SURVEY_TEXT_SUFFIXES = ("_consensus", "_offset", "_heads")  # the wide table's text columns of each group
 
 
 def qc_id(path: Path) -> str:
@@ -101,9 +105,28 @@ def read_attribution(folder: Path, prefix: str) -> dict:
             "matrices": {m.name: m for m in read_motifs(path("meme"))}}
 
 
-def files_read(qc_paths, models, evaluations, motifs, attribution=None) -> list[Path]:
+def read_survey(folder: Path, prefix: str) -> dict:
+    """A survey folder: ``folder``, ``prefix``, ``table`` (the wide table, a row per genome), ``motifs`` (the long
+    table), ``summary`` (its JSON record) and ``figures`` (the folder of images)."""
+    written_by = "`pygenome survey` (its folder and file prefix)"
+
+    def path(name: str) -> Path:
+        return output("survey", name).path(folder, prefix)
+
+    table = path("table")
+    header = table.read_text(encoding="utf-8").partition("\n")[0].split("\t") if table.is_file() else []
+    text = frozenset({"genome", *(c for c in header if c.endswith(SURVEY_TEXT_SUFFIXES))})
+    return {"folder": folder, "prefix": prefix, "figures": path("figures"),
+            "table": read_table(table, SURVEY_COLUMNS, written_by, text),
+            "motifs": read_table(path("motifs"), SURVEY_MOTIF_COLUMNS, written_by, TEXT_COLUMNS | {"group"}),
+            "summary": read_json(path("summary"), written_by)}
+
+
+def files_read(qc_paths, models, evaluations, motifs, attribution=None, survey=None) -> list[Path]:
     """Every input file of the report that exists (figure images aside), in section order."""
-    paths = list(qc_paths)
+    paths = [] if survey is None else [output("survey", name).path(survey["folder"], survey["prefix"])
+                                       for name in ("table", "motifs", "summary")]
+    paths += list(qc_paths)
     for model in models:
         paths += [output("train", name).path(model["folder"]) for name in ("config", "weights", "history", "timing")]
     for evaluation in evaluations:

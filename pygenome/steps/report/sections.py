@@ -19,6 +19,10 @@ from pygenome.steps.report.read import sha256
 
 MIN_AGREEMENT_OVERLAP = 3  # nt an attribution motif and a head motif must share to be compared
 MATCHES_SHOWN = 3  # matches listed per head, best first
+DEFAULT_MIN_SCORE = 0.5  # the threshold of a model without a calibrated one (pygenome.model.calibration's)
+GROUPS_IN_SENTENCE = 3  # motif groups the survey's opening sentence names, those in most genomes first
+HELD_OUT = {"test": "held-out test regions", "validation": "validation regions",
+            "all": "every position: the model never saw this genome"}
 
 
 def section(anchor: str, heading: str, **data) -> dict:
@@ -41,6 +45,158 @@ def evaluation_title(evaluation) -> str:
     """An evaluation's subsection title: its folder's name and the genomes evaluated."""
     genomes = list(evaluation["figures"].get("genomes", {}))
     return f"{evaluation['folder'].name} ({', '.join(genomes)})" if genomes else evaluation["folder"].name
+
+
+# Survey ---------------------------------------------------------------------------------------------------------
+
+def _minus(value: str) -> str:
+    """Offsets as the page shows them: a true minus sign."""
+    return value.replace("-", "\N{MINUS SIGN}")
+
+
+def _span(start, end) -> str:
+    """Offsets ``start``..``end`` from the site, e.g. −12…−7."""
+    return _minus(f"{int(start):+d}\N{HORIZONTAL ELLIPSIS}{int(end):+d}")
+
+
+def threshold_text(min_score) -> str:
+    """A model's site-calling threshold: calibrated, or the default without one."""
+    if min_score is None:
+        return f"{DEFAULT_MIN_SCORE:g} (default: not calibrated)"
+    return f"{text(min_score)} (calibrated)"
+
+
+def _model_threshold(model) -> float | None:
+    """A model's calibrated site-calling threshold, or None."""
+    return (model["config"].get("site_calling") or {}).get("min_score")
+
+
+def _predicted_by(survey, qcs: dict, models, evaluations) -> dict:
+    """Per survey genome: whether it has labels (None: unknown, no label QC or evaluation given), the model that
+    predicted it and the threshold its sites were called at.
+
+    A labelled genome's model is the one its evaluation names (the pipeline evaluates each model on the genomes it
+    predicts; a genome a model never saw is named there by its FASTA path); else the model named as the genome, the
+    only model given, or ``joint``. A genome without labels gets the only model given, else ``joint`` (as ``pygenome
+    run`` chooses, docs/run.md). The threshold is the model's calibrated one (predict's default), else 0.5."""
+    by_name = {model["folder"].name: model for model in models}
+    fastas = {entry[0]: Path(entry[1]).name for entry in survey["summary"].get("parameters", {}).get("genomes", [])}
+    evaluated = {}
+    for evaluation in evaluations:
+        figures = evaluation["figures"]
+        for name in figures.get("genomes", {}):
+            genome_id = next((g for g, fasta in fastas.items() if name == g or Path(name).name == fasta), None)
+            if genome_id is not None:
+                evaluated.setdefault(genome_id, (figures.get("model"), (figures.get("site_calling") or {})))
+    known = bool(qcs or evaluations)
+    only = next(iter(by_name)) if len(by_name) == 1 else None
+    rows = {}
+    for genome_id in survey["table"]["genome"]:
+        labelled = (genome_id in qcs or genome_id in evaluated) if known else None
+        name, calling = evaluated.get(genome_id, (None, {}))
+        if name is None:
+            name = (genome_id if labelled and genome_id in by_name else None) or only or (
+                "joint" if "joint" in by_name else None)
+        model = by_name.get(name)
+        min_score = calling.get("min_score") if "min_score" in calling else (
+            _model_threshold(model) if model is not None else None)
+        rows[genome_id] = {"labels": labelled, "model": name,
+                           "threshold": None if name is None else threshold_text(min_score)}
+    return rows
+
+
+def _trend_words(fit: dict) -> str:
+    """How a group's AT fraction goes with genome GC, in words."""
+    if fit.get("pearson_r") is None:
+        return (f"too few genomes for a trend (n = {fit.get('n')})" if (fit.get("n") or 0) < 3 else
+                "its AT fraction is the same in every genome")
+    direction = "falls" if fit["pearson_r"] < 0 else "rises"
+    pearson, spearman = (_minus(f"{fit[key]:.2f}") for key in ("pearson_r", "spearman_r"))
+    return (f"its AT fraction {direction} with genome GC, Pearson r = {pearson} (p = {text(fit['pearson_p'])}), "
+            f"Spearman \N{GREEK SMALL LETTER RHO} = {spearman}, n = {fit['n']}")
+
+
+def _correlation(r, p) -> str | None:
+    """A correlation and its p-value, e.g. "−0.93 (p = 0.021)"."""
+    return None if r is None else f"{_minus(f'{r:.2f}')} (p = {text(p)})"
+
+
+def _group_offset(rows: pd.DataFrame) -> str:
+    """The offset most of a group's representative motifs sit at (the first genome's among equals)."""
+    spans = list(zip(rows["motif_start"], rows["motif_end"]))
+    return _span(*max(dict.fromkeys(spans), key=spans.count)) if spans else "—"
+
+
+def _sentence(genomes: int, predicted: dict, groups: list[dict]) -> str:
+    """The survey in one sentence: genomes, those without labels and their model, and the groups that recur in most
+    genomes with their trend."""
+    unlabelled = [g for g, row in predicted.items() if row["labels"] is False]
+    names = list(dict.fromkeys(row["model"] for row in predicted.values() if row["model"]))
+    words = f"{genomes:,} genome{'s' * (genomes != 1)}"
+    if unlabelled:
+        words += f", {len(unlabelled):,} without labels"
+    if len(names) == 1 and all(row["model"] for row in predicted.values()):
+        words += f", predicted by model {names[0]}"
+    elif unlabelled and len({predicted[g]["model"] for g in unlabelled}) == 1 and predicted[unlabelled[0]]["model"]:
+        words += f" (predicted by model {predicted[unlabelled[0]]['model']})"
+    if len(names) > 1:
+        words += f"; {len(names)} models in all (each genome's in the table)"
+    if not groups:
+        return words + "; no head-motif group recurs in two or more of them."
+    shown = sorted(groups, key=lambda group: -len(group["genomes"]))[:GROUPS_IN_SENTENCE]
+    clauses = [f"{group['group']} ({group['consensus']} at {group['offset']}) found in "
+               f"{len(group['genomes']):,} of them; {_trend_words(group['at_fraction_vs_gc'])}" for group in shown]
+    more = len(groups) - len(shown)
+    return words + "; " + "; ".join(clauses) + (f"; and {more} more group{'s' * (more != 1)}" if more else "") + "."
+
+
+def survey(survey, qcs: dict, models, evaluations) -> dict:
+    """The survey first: a sentence, a row per genome (its figures, whether it has labels, the model that predicted
+    it and the threshold of its sites, and per recurring group its motif there), each group's trend, the logos of
+    each group side by side by genome GC and the AT fraction against GC."""
+    table, long, summary = survey["table"], survey["motifs"], survey["summary"]
+    shown = long[long["representative"] == 1]
+    groups, trends = [], []
+    for group in summary.get("groups", []):
+        rows = shown[shown["group"] == group["group"]]
+        fit = group.get("at_fraction_vs_gc") or {}
+        offset = _group_offset(rows)
+        trends.append({"group": group["group"], "consensus": group["consensus"], "offset": offset,
+                       "genomes": len(group.get("genomes", [])), "slope": fit.get("slope"),
+                       **{name: _correlation(fit.get(f"{name}_r"), fit.get(f"{name}_p"))
+                          for name in ("pearson", "spearman")}})
+        groups.append({**group, "offset": offset, "at_fraction_vs_gc": fit,
+                       "logos": file_image(survey["figures"] / f"{group['group']}.logos",
+                                           f"logos of {group['group']} ({group['consensus']}), one row per genome, "
+                                           "lowest GC at the top")})
+    predicted = _predicted_by(survey, qcs, models, evaluations)
+    genomes = []
+    for row in records(table):
+        motifs = {}
+        for group in groups:
+            name = group["group"]
+            consensus = row.get(f"{name}_consensus")
+            offset = _minus(str(row.get(f"{name}_offset", ""))).replace("..", "\N{HORIZONTAL ELLIPSIS}")
+            motifs[name] = None if not consensus else {
+                "consensus": consensus, "offset": offset, "at_fraction": row.get(f"{name}_at_fraction"),
+                "heads": str(row.get(f"{name}_heads", "")).replace(",", ", ")}
+        genomes.append({**{key: row[key] for key in ("genome", "length", "gc", "contigs", "predicted_sites",
+                                                      "sites_per_mb")},
+                        **predicted[row["genome"]], "motifs": motifs})
+    unknown_labels = any(row["labels"] is None for row in predicted.values())
+    return section("survey", "Survey", sentence=_sentence(len(genomes), predicted, groups), note=summary.get("note"),
+                   genomes=genomes, groups=groups, trends=trends, unknown_labels=unknown_labels,
+                   cards=_cards_class(len(groups)),
+                   scatter=file_image(survey["figures"] / "at_fraction_vs_gc",
+                                      "AT fraction of each group's motif against genome GC, one point per genome"))
+
+
+def _cards_class(groups: int) -> str:
+    """The viewport width below which the survey table is laid out as a card per genome (so that it never overflows
+    its section): the table's columns need about 640 px and 120 px per group (measured in Chromium, with room for
+    longer names and numbers), the page 90 px around them."""
+    needed = 640 + 120 * groups + 90
+    return next((f"cards-{width}" for width in (800, 1000, 1200) if needed <= width), "cards-always")
 
 
 # Inputs ---------------------------------------------------------------------------------------------------------
@@ -89,7 +245,7 @@ def _short_names(files: list[Path]) -> list[str]:
     return [path.relative_to(base).as_posix() for path in resolved]
 
 
-def inputs(qcs: dict, models, evaluations, motifs, files: list[Path]) -> dict:
+def inputs(qcs: dict, models, evaluations, motifs, files: list[Path], survey=None) -> dict:
     """The genomes, the pygenome version of each step, each model's architecture, settings and split, and the files
     read with their size and SHA-256."""
     versions = {"report": __version__}
@@ -99,6 +255,8 @@ def inputs(qcs: dict, models, evaluations, motifs, files: list[Path]) -> dict:
                      for evaluation in evaluations})
     if motifs is not None and "summary" in motifs:
         versions["motifs"] = motifs["summary"].get("pygenome")
+    if survey is not None:
+        versions["survey"] = survey["summary"].get("pygenome")
     return section("inputs", "Inputs", genomes=_genomes(qcs, models),
                    versions=[{"step": step, "pygenome": version} for step, version in versions.items()],
                    models=[{"title": model_title(model), "architecture": model["config"].get("model", {}),
@@ -154,9 +312,28 @@ def _training(model) -> dict:
         rows.append({"set": "test", **metrics["test"]})
     history = model.get("history")
     history = history if history is not None and len(history) else None
-    return {"title": model_title(model), "selected": rows, "timing": model.get("timing"),
+    return {"title": model_title(model), "selected": rows, "site_calling": _site_calling(config),
+            "timing": model.get("timing"),
             "figure": None if history is None else training_figure(history, config.get("best_step")),
             "history": [] if history is None else records(history)}
+
+
+SITE_COLUMNS = ("precision", "recall", "f1", "predicted_sites", "labelled_sites")
+
+
+def _site_calling(config: dict) -> dict | None:
+    """A model's calibrated site calling: its threshold, the rule, and its validation figures beside those at the
+    default 0.5; None for a model folder without one (trained before calibration)."""
+    calling = config.get("site_calling")
+    if not calling:
+        return None
+    rows = []
+    for name, threshold, figures in (("calibrated", calling.get("min_score"), calling.get("validation")),
+                                     ("default", DEFAULT_MIN_SCORE, calling.get("default"))):
+        if figures:
+            rows.append({"threshold": f"{text(threshold)} ({name})", **{k: figures.get(k) for k in SITE_COLUMNS}})
+    return {"min_score": calling.get("min_score"), "distance": calling.get("distance"),
+            "tolerance": calling.get("tolerance"), "chosen_by": calling.get("chosen_by"), "rows": rows}
 
 
 def training(models) -> dict:
@@ -187,13 +364,42 @@ def _baseline(figures: dict) -> dict:
 def _evaluation(evaluation) -> dict:
     """An evaluation's subsection: its AUCs, the baseline beside the model, its curves and site-level figures."""
     figures = evaluation["figures"]
-    rows = [{"genome": name, **values} for name, values in figures.get("genomes", {}).items()]
+    model = str(figures.get("model") or "")
+    rows = [{"genome": name, **values, "set": _held_out(values.get("set", figures.get("set")), model)}
+            for name, values in figures.get("genomes", {}).items()]
     if "overall" in figures:
         rows.append({"genome": "overall", **figures["overall"]})
+    calling, calibrated = figures.get("site_calling"), None
+    if calling:
+        calibrated = [{"genome": name, "set": _held_out(figures["genomes"].get(name, {}).get("set"), model),
+                       **{key: values.get(key) for key in SITE_COLUMNS}}
+                      for name, values in calling.get("genomes", {}).items()]
+        if calling.get("validation"):
+            calibrated.append({"genome": "validation", "set": "the model's validation regions, where the threshold "
+                                                              "was chosen (not held out)",
+                               **{key: calling["validation"].get(key) for key in SITE_COLUMNS}})
+    sites = None
+    if "sites" in evaluation:
+        sites = records(evaluation["sites"])
+        for row in sites:
+            if "calibrated" in row:
+                row["calibrated"] = "calibrated" if row["calibrated"] == 1 else ""
     return {"title": evaluation_title(evaluation), "figures": figures, "rows": rows,
+            "min_score": calling.get("min_score") if calling else None, "calibrated": calibrated,
             "baseline": _baseline(figures) if "baseline" in figures else None,
             "curves": curves_figure(evaluation) if "roc" in evaluation and "pr" in evaluation else None,
-            "sites": records(evaluation["sites"]) if "sites" in evaluation else None}
+            "sites": sites}
+
+
+def _held_out(which, model: str) -> str | None:
+    """The positions a genome was evaluated on, in words; a leave-one-genome-out model (``without_<genome>``) so
+    named."""
+    if which is None:
+        return None
+    words = HELD_OUT.get(which, which)
+    if which == "all" and model.startswith("without_"):
+        words += " (a leave-one-genome-out model, trained on the other genomes)"
+    return words
 
 
 def evaluation(evaluations) -> dict:
