@@ -26,11 +26,19 @@ def plot_curves(roc: pd.DataFrame, pr: pd.DataFrame, figures: dict, path) -> Non
         curve = pr[(pr["scorer"] == scorer) & (pr["genome"] == name)]
         right.plot(curve["recall"], curve["precision"], label=f"{shown} (AP {stats['pr_auc']:.3f})", **style)
     left.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    left.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC, {figures['set']} set")
-    right.set(xlabel="recall", ylabel="precision", title=f"precision-recall, {figures['set']} set", xlim=(0, 1),
-              ylim=(0, 1.02))
+    where = _positions(figures)
+    left.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC, {where}")
+    right.set(xlabel="recall", ylabel="precision", title=f"precision-recall, {where}", xlim=(0, 1), ylim=(0, 1.02))
     for axis in (left, right):
         axis.legend(loc="lower right" if axis is left else "upper right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, format="png", metadata={"Software": None})
     plt.close(figure)
+
+
+def _positions(figures: dict) -> str:
+    """The positions evaluated, for a title: "test set", or for ``auto`` the sets the genomes were evaluated on."""
+    if figures["set"] != "auto":
+        return f"{figures['set']} set"
+    sets = sorted({genome["set"] for genome in figures["genomes"].values()})
+    return " and ".join("every position" if name == "all" else f"{name} set" for name in sets)
