@@ -12,7 +12,9 @@ The score of label position ``p`` is the model's probability of class 1 at the o
 
 from __future__ import annotations
 
+import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -83,7 +85,8 @@ def score_stretches(model, codes: np.ndarray, circular: bool, stretches, device=
                     autocast_dtype=None, stream_tokens: int = STREAM_TOKENS,
                     progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """Class-1 probabilities (``float32``) for the label positions ``start..end`` of each stretch of one oriented
-    strand (``codes``: ``(length,)``). ``progress(n)`` is called with the label positions scored."""
+    strand (``codes``: ``(length,)``). ``progress(n)`` is called with the label positions scored. On the CPU the
+    batches run side by side, one per thread (:func:`_batch_map`)."""
     config = model.config
     warmup = receptive_field(config)
     results = [np.empty(end - start, dtype=np.float32) for start, end in stretches]
@@ -91,11 +94,16 @@ def score_stretches(model, codes: np.ndarray, circular: bool, stretches, device=
     for number, (start, end) in enumerate(stretches):
         streams, tokens = plan_streams(start, end, warmup, config.shift, circular, stream_tokens)
         by_tokens.setdefault(tokens, []).extend((number, start, *stream) for stream in streams)
-    for tokens, streams in by_tokens.items():
-        for batch_start in range(0, len(streams), batch_size):
-            batch = streams[batch_start:batch_start + batch_size]
+    with _batch_map(torch.device(device)) as (batch_map, workers):
+        batches = [(tokens, batch) for tokens, streams in by_tokens.items()
+                   for batch in _split(streams, batch_size, workers)]
+
+        def score(item) -> np.ndarray:
+            tokens, batch = item
             token_array = np.stack([windows(codes, [first], tokens, circular)[0] for _, _, first, _, _ in batch])
-            probabilities = _stream(model, torch.from_numpy(token_array.astype(np.int64)).to(device), autocast_dtype)
+            return _stream(model, torch.from_numpy(token_array.astype(np.int64)).to(device), autocast_dtype)
+
+        for (_, batch), probabilities in zip(batches, batch_map(score, batches)):
             for (number, start, first, label, count), row in zip(batch, probabilities):
                 lead = label + config.shift - first
                 results[number][label - start:label - start + count] = row[lead:lead + count]
@@ -104,14 +112,42 @@ def score_stretches(model, codes: np.ndarray, circular: bool, stretches, device=
     return results
 
 
+@contextlib.contextmanager
+def _batch_map(device: torch.device):
+    """``(map, workers)`` for the batches of :func:`score_stretches`. On the CPU with ``n > 1`` threads: a pool of
+    ``n`` worker threads, each running its batch's ops on one thread (PyTorch's intra-op threads are set to 1 meanwhile
+    and restored after): batches are independent, and a batch per core scales where a batch's small ops spread over
+    the cores do not (each op waits for its slowest thread). Elsewhere the built-in map in this thread."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1:
+        yield map, 1
+        return
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            yield pool.map, threads
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _split(streams: list, batch_size: int, workers: int) -> list[list]:
+    """``streams`` in batches of at most ``batch_size``, as even as can be, and as many as a multiple of ``workers``
+    where there are enough streams (so that no worker runs a batch more than the others)."""
+    count = max(1, min(len(streams), -(-len(streams) // batch_size // workers) * workers))
+    size = max(1, -(-len(streams) // count))
+    return [streams[start:start + size] for start in range(0, len(streams), size)]
+
+
+@torch.inference_mode()
 def _stream(model, tokens: torch.Tensor, autocast_dtype=None) -> np.ndarray:
-    """Class-1 probabilities ``(B, T)`` of tokens ``(B, T)``, run :data:`SEGMENT` nt at a time with memory."""
-    pieces, memory = [], None
+    """Class-1 probabilities ``(B, T)`` of tokens ``(B, T)``, run :data:`SEGMENT` nt at a time with memory (in
+    inference mode of its own: a worker thread does not share the caller's)."""
+    probabilities, memory = torch.empty(tokens.shape, dtype=torch.float32), None
     with autocast(tokens.device.type, autocast_dtype):
         for start in range(0, tokens.shape[1], SEGMENT):
             logits, memory, _ = model(tokens[:, start:start + SEGMENT], memory)
-            pieces.append(logits.float().softmax(-1)[..., 1].cpu())
-    return torch.cat(pieces, dim=1).numpy()
+            probabilities[:, start:start + SEGMENT] = logits.float().softmax(-1)[..., 1]
+    return probabilities.numpy()
 
 
 @torch.inference_mode()

@@ -104,21 +104,45 @@ class Layer(nn.Module):
         batch, segment, _ = x.shape
         full = x if memory is None else torch.cat([memory, x], dim=1)
         remembered = full.shape[1] - segment
+        if self.training or need_weights:
+            q, k, v = self._project(full, remembered)
+            attended, weights = self._attend(q, k, v, remembered, need_weights)
+        else:
+            q, k, v = self._project_by_convolution(full, remembered)
+            attended, weights = self._attend_banded(q, k, v, remembered), None
+        attended = attended.transpose(1, 2).reshape(batch, segment, config.n_heads * config.d_head)
+        x = self.norm(x + self.dropout(self.out(attended)))
+        if config.d_feed_forward:
+            x = self.feed_forward_norm(x + self.dropout(self.feed_forward(x)))
+        return x, weights
+
+    def _project(self, full: torch.Tensor, remembered: int):
+        """Queries ``(B, H, S, d_head)`` of the segment's positions (``full[:, remembered:]``) and keys and values ``(B,
+        H, T, d_head)`` of all ``T`` positions of ``full`` ``(B, T, d_model)``: one GEMM of the unfolded input."""
+        config = self.config
+        batch, total, _ = full.shape
         taps = F.pad(full, (0, 0, config.conv_kernel - 1, 0)).unfold(1, config.conv_kernel, 1)  # (B, T, D, K)
-        taps = taps.reshape(batch, full.shape[1], -1)
+        taps = taps.reshape(batch, total, -1)
         weight = self._combined_weight()
         bias = self.conv_bias[:, None, :].expand(3, config.n_heads, config.d_head)
         inner = config.n_heads * config.d_head
         q = F.linear(taps[:, remembered:], weight[0].reshape(inner, -1), bias[0].reshape(-1))
         kv = F.linear(taps, weight[1:].reshape(2 * inner, -1), bias[1:].reshape(-1))
-        q = q.view(batch, segment, config.n_heads, config.d_head).transpose(1, 2) * config.d_head ** -0.5
-        k, v = kv.view(batch, full.shape[1], 2, config.n_heads, config.d_head).permute(2, 0, 3, 1, 4)
-        attended, weights = self._attend(q, k, v, remembered, need_weights)
-        attended = attended.transpose(1, 2).reshape(batch, segment, inner)
-        x = self.norm(x + self.dropout(self.out(attended)))
-        if config.d_feed_forward:
-            x = self.feed_forward_norm(x + self.dropout(self.feed_forward(x)))
-        return x, weights
+        q = q.view(batch, total - remembered, config.n_heads, config.d_head).transpose(1, 2) * config.d_head ** -0.5
+        k, v = kv.view(batch, total, 2, config.n_heads, config.d_head).permute(2, 0, 3, 1, 4)
+        return q, k, v
+
+    def _project_by_convolution(self, full: torch.Tensor, remembered: int):
+        """:meth:`_project` as one causal ``conv1d`` with the combined weights (inference: no unfolded copy of the
+        input), queries unscaled. Returns views ``(B, H, S, d_head)`` and ``(B, H, T, d_head)`` of its ``(B, 3 H d_head,
+        T)`` output."""
+        config = self.config
+        batch, total, _ = full.shape
+        weight = self._combined_weight().reshape(-1, config.d_model, config.conv_kernel)  # (3 H d_head, D, K)
+        bias = self.conv_bias[:, None, :].expand(3, config.n_heads, config.d_head).reshape(-1)
+        qkv = F.conv1d(F.pad(full.transpose(1, 2), (config.conv_kernel - 1, 0)), weight, bias)
+        q, k, v = qkv.view(batch, 3, config.n_heads, config.d_head, total).transpose(-1, -2).unbind(1)
+        return q[:, :, remembered:], k, v
 
     def _combined_weight(self) -> torch.Tensor:
         """``(3, H, d_head, d_model * K)``: the weights from the ``K`` input positions to q, k and v of each head."""
@@ -127,47 +151,76 @@ class Layer(nn.Module):
         return combined.reshape(3, self.config.n_heads, self.config.d_head, -1)
 
     def _attend(self, q, k, v, remembered: int, need_weights: bool):
-        """Attention over blocks of queries, each with only the keys its queries can see. Returns ``(attended (B, H,
-        S, d_head), weights (B, H, S, T) or None)``.
-
-        Written out when training (the bias needs its gradient, which the fused kernels do not give) or when the
-        weights are asked for; otherwise PyTorch's ``scaled_dot_product_attention`` with the bias as its mask.
-        """
+        """Written-out attention over blocks of queries, each with only the keys its queries can see: for training
+        (the bias needs its gradient, which the fused kernels do not give) and when the weights are asked for. Returns
+        ``(attended (B, H, S, d_head), weights (B, H, S, T) or None)``."""
         segment, total = q.shape[2], k.shape[2]
-        explicit = self.training or need_weights
         outputs, weights = [], None
         if need_weights:
             weights = q.new_zeros(q.shape[0], q.shape[1], segment, total)
-        block = _EXPLICIT_BLOCK if explicit else _FUSED_BLOCK
-        for start in range(0, segment, block):
-            stop = min(start + block, segment)
+        for start in range(0, segment, _EXPLICIT_BLOCK):
+            stop = min(start + _EXPLICIT_BLOCK, segment)
             low = max(0, start + remembered - self.config.context)
             high = stop + remembered
-            bias = self._bias(start, stop, low, high, remembered, q.dtype)
-            if not explicit:  # a 4-D mask: with a 3-D one PyTorch's CPU flash kernel declines and math runs
-                outputs.append(F.scaled_dot_product_attention(q[:, :, start:stop], k[:, :, low:high],
-                                                              v[:, :, low:high], attn_mask=bias[None], scale=1.0))
-                continue
             scores = q[:, :, start:stop] @ k[:, :, low:high].transpose(-1, -2)
-            probabilities = (scores + bias).softmax(dim=-1)
+            probabilities = (scores + self._bias(start, stop, low, high, remembered, q.dtype)).softmax(dim=-1)
             if need_weights:
                 weights[:, :, start:stop, low:high] = probabilities
             outputs.append(self.dropout(probabilities) @ v[:, :, low:high])
         return torch.cat(outputs, dim=2), weights
 
+    def _attend_banded(self, q, k, v, remembered: int) -> torch.Tensor:
+        """Inference: the attention of :meth:`_attend` as one call of PyTorch's fused ``scaled_dot_product_attention``
+        over blocks of :data:`_BAND_BLOCK` queries, each with its own window of the ``context + _BAND_BLOCK`` keys its
+        queries can see. ``q``: ``(B, H, S, d_head)``, unscaled; ``k``, ``v``: ``(B, H, T, d_head)``. Returns ``(B, H,
+        S, d_head)``.
+
+        Keys are padded (zeros, masked) to ``context`` before the first query where memory is shorter, and queries to
+        whole blocks (their outputs are dropped), so every block's window is a slice of the padded keys."""
+        batch, heads, segment, d_head = q.shape
+        context, block = self.config.context, _BAND_BLOCK
+        blocks = -(-segment // block)
+        front, tail = max(0, context - remembered), blocks * block - segment
+        window = context + block
+        k, v = (F.pad(t[:, :, max(0, remembered - context):], (0, 0, front, tail)).unfold(2, window, block)
+                .transpose(-1, -2).reshape(batch, heads * blocks, window, d_head) for t in (k, v))
+        q = F.pad(q, (0, 0, 0, tail)).reshape(batch, heads * blocks, block, d_head)
+        mask = self._cached(("band", blocks, front, q.dtype), lambda: self._band_bias(blocks, front).to(q.dtype))
+        # a 4-D mask: with a 3-D one PyTorch's CPU flash kernel declines and the math path runs
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=d_head ** -0.5)
+        return attended.view(batch, heads, blocks * block, d_head)[:, :, :segment]
+
+    def _band_bias(self, blocks: int, front: int) -> torch.Tensor:
+        """The mask ``(1, H * blocks, _BAND_BLOCK, context + _BAND_BLOCK)`` of :meth:`_attend_banded`: query ``i`` of
+        a block sees window key ``j`` at distance ``context + i - j`` (the same in every block), -inf beyond the
+        context, downstream and in the first ``front`` (padding) keys."""
+        context, block = self.config.context, _BAND_BLOCK
+        distance, hidden = _distances(block, context + block, context, context, self.relative_bias.device)
+        bias = self.relative_bias[:, distance].masked_fill(hidden, float("-inf"))  # (H, block, window)
+        key = torch.arange(blocks, device=bias.device)[:, None] * block + torch.arange(context + block,
+                                                                                      device=bias.device)
+        bias = bias[:, None].masked_fill((key < front)[None, :, None, :], float("-inf"))  # (H, blocks, block, window)
+        return bias.reshape(1, -1, block, context + block)
+
     def _bias(self, start: int, stop: int, low: int, high: int, remembered: int, dtype) -> torch.Tensor:
         """Additive attention bias ``(H, stop - start, high - low)`` of queries ``start..stop`` of the segment and keys
         ``low..high`` of memory + segment: the learned bias of each distance, -inf beyond the context and
-        downstream. Without gradients it is cached, for as long as the bias parameter is not changed in place."""
+        downstream."""
+        return self._cached(("block", start, stop, low, high, remembered, dtype),
+                            lambda: self._compute_bias(start, stop, low, high, remembered).to(dtype))
+
+    def _cached(self, key: tuple, compute):
+        """``compute()``, cached by ``key`` while there are no gradients, for as long as the bias parameter is not
+        changed in place (blocks repeat from segment to segment, and so do their biases)."""
         if torch.is_grad_enabled():
-            return self._compute_bias(start, stop, low, high, remembered).to(dtype)
+            return compute()
         version = (self.relative_bias.data_ptr(), self.relative_bias._version)  # changes with every optimizer step
-        key = (start, stop, low, high, remembered, dtype)
-        if self._bias_cache.get("version") != version or len(self._bias_cache) > _BIAS_CACHE_SIZE:
-            self._bias_cache = {"version": version}
-        if key not in self._bias_cache:
-            self._bias_cache[key] = self._compute_bias(start, stop, low, high, remembered).to(dtype)
-        return self._bias_cache[key]
+        cache = self._bias_cache  # one dict throughout: threads scoring side by side may replace it
+        if cache.get("version") != version or len(cache) > _BIAS_CACHE_SIZE:
+            cache = self._bias_cache = {"version": version}
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     def _compute_bias(self, start: int, stop: int, low: int, high: int, remembered: int) -> torch.Tensor:
         distance, hidden = _distances(stop - start, high - low, start + remembered - low, self.config.context,
@@ -176,8 +229,8 @@ class Layer(nn.Module):
 
 
 _EXPLICIT_BLOCK = 64  # queries per block of written-out attention (training: fastest on CPU, measured)
-_FUSED_BLOCK = 128  # queries per block of the fused kernel (inference: fastest on CPU, measured)
-_BIAS_CACHE_SIZE = 32  # blocks' biases kept per layer (a 1,024-nt segment has 8 blocks)
+_BAND_BLOCK = 32  # queries per block of the fused kernel (inference: fastest on CPU, measured)
+_BIAS_CACHE_SIZE = 32  # biases kept per layer (a 1,024-nt segment written out has 16 blocks)
 
 
 @functools.lru_cache(maxsize=64)

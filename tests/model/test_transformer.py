@@ -1,10 +1,13 @@
-"""The transformer: its fused projection+convolution, both attention paths, causality, context and segment memory."""
+"""The transformer: its fused projection+convolution, both attention paths, causality, context and segment memory,
+and streamed inference against the training path."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from pygenome.errors import InputError
+from pygenome.model.inference import score_stretches
 from pygenome.model.transformer import Transformer, TransformerConfig
 
 SMALL = TransformerConfig(n_layers=2, n_heads=3, d_model=16, d_head=8, conv_kernel=5, context=24, shift=4,
@@ -106,3 +109,24 @@ def test_config_checks_and_round_trip():
         TransformerConfig.from_dict({"heads": 4})
     with pytest.raises(InputError, match="n_layers must be at least 1"):
         TransformerConfig(n_layers=0)
+
+
+@pytest.mark.parametrize("circular", [False, True])
+def test_streamed_fast_path_scores_equal_the_explicit_path_and_repeat_bit_for_bit(circular):
+    """The inference path (convolution, banded fused attention, batches side by side on the CPU's threads) against
+    the written-out training path over one whole sequence, float32, the cpu preset's architecture."""
+    config = TransformerConfig(n_layers=3, n_heads=6, d_model=32, d_head=16, context=64)
+    net = model(config).float()
+    codes = torch.randint(0, 5, (3000,), generator=torch.Generator().manual_seed(2)).numpy().astype(np.uint8)
+    shift = config.shift
+    sequence = np.concatenate([codes] * 3 if circular else [codes, np.full(shift, 4, np.uint8)])
+    with torch.inference_mode():
+        explicit = net.train()(torch.from_numpy(sequence.astype(np.int64))[None])[0].softmax(-1)[0, :, 1].numpy()
+    explicit = explicit[3000 + shift:6000 + shift] if circular else explicit[shift:]
+    threads = torch.get_num_threads()
+    runs = [score_stretches(net.eval(), codes, circular, [(0, 3000), (1234, 2900)], stream_tokens=700,
+                            batch_size=2) for _ in range(2)]
+    assert torch.get_num_threads() == threads
+    assert np.abs(runs[0][0] - explicit).max() <= 1e-5
+    assert np.abs(runs[0][1] - explicit[1234:2900]).max() <= 1e-5
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
