@@ -11,6 +11,7 @@ include { PYGENOME                } from './workflows/pygenome'
 include { PIPELINE_INITIALISATION } from './subworkflows/local/utils_pygenome_pipeline'
 include { PIPELINE_COMPLETION     } from './subworkflows/local/utils_pygenome_pipeline'
 include { motifDatabases          } from './subworkflows/local/utils_pygenome_pipeline'
+include { modelFolder             } from './subworkflows/local/utils_pygenome_pipeline'
 include { checkpointFolder        } from './subworkflows/local/utils_pygenome_pipeline'
 include { completionSummary       } from './subworkflows/local/utils_pygenome_pipeline'
 
@@ -18,6 +19,7 @@ workflow {
     PIPELINE_INITIALISATION(params.input)
     PYGENOME(
         PIPELINE_INITIALISATION.out.samples,
+        modelFolder(params.model, projectDir),  // a folder, or a bundled model's name (pygenome/data/models/<name>)
         params.model_scope,
         params.baseline.toString().toBoolean(),  // command-line values are text under the strict parser
         motifDatabases(params.databases),

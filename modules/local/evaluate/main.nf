@@ -13,10 +13,11 @@ process EVALUATE {
     script:
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
+    // held out: the test regions of the genomes the model was trained on, every position of the others
     def baseline = baselines ? "--baseline ${[baselines].flatten().join(' ')}" : ''
     """
     pygenome evaluate --model ${model} --predictions ${[predictions].flatten().join(' ')} \\
-        --labels ${[labels].flatten().join(' ')} ${baseline} ${args} --outdir ${prefix}
+        --labels ${[labels].flatten().join(' ')} ${baseline} --held-out auto ${args} --outdir ${prefix}
     """
 
     stub:

@@ -4,6 +4,8 @@ process PREDICT {
     container "${task.accelerator ? 'pygenome/pygenome-cuda:0.1.0' : 'pygenome/pygenome:0.1.0'}"
 
     input:
+    // labels: the genome's label track, whose sites the attention is taken at; [] for a genome without labels
+    // (attention at the predicted sites)
     tuple val(meta), path(model, stageAs: 'model/*'), path(fasta, stageAs: 'genome/*'), path(labels, stageAs: 'labels/*')
 
     output:
@@ -20,9 +22,10 @@ process PREDICT {
     prefix = task.ext.prefix ?: "${meta.id}.${meta.contig_key}"
     // a task given a GPU runs on it or fails at once (pygenome: "--device cuda: ... CUDA sees no device"), never on the CPU
     def device = task.accelerator ? 'cuda' : 'cpu'
+    def sites = labels ?: 'predicted'
     """
     pygenome predict --model ${model} --fasta ${fasta} --topology ${meta.topology} --contig='${meta.contig}' ${args} \\
-        --attention-sites ${labels} --device ${device} --outdir . --prefix ${prefix} --threads ${task.cpus} --quiet
+        --attention-sites ${sites} --device ${device} --outdir . --prefix ${prefix} --threads ${task.cpus} --quiet
     """
 
     stub:

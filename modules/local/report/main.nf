@@ -4,6 +4,7 @@ process REPORT {
     container 'pygenome/pygenome:0.1.0'
 
     input:
+    // qcs and evaluations may be empty lists; models: every model folder used (trained, or the one given)
     tuple val(meta), path(qcs, stageAs: 'label/*'), path(models, stageAs: 'train/*'), path(evaluations, stageAs: 'evaluate/*'), path(motifs, stageAs: 'motifs/*')
 
     output:
@@ -16,10 +17,12 @@ process REPORT {
     // the motifs step's prefix, from the name of its heads table
     def heads = [motifs].flatten().find { file -> file.name.endsWith('.heads.tsv') }
     def motifs_prefix = heads.name.replaceAll(/\.heads\.tsv$/, '')
+    // no label QC without labelled genomes, no evaluation without a model that predicts one
+    def label_qc = qcs ? "--label-qc ${[qcs].flatten().join(' ')}" : ''
+    def evaluation = evaluations ? "--evaluation ${[evaluations].flatten().join(' ')}" : ''
     """
-    pygenome report --outdir . --prefix ${prefix} ${args} --label-qc ${[qcs].flatten().join(' ')} \\
-        --model ${[models].flatten().join(' ')} --evaluation ${[evaluations].flatten().join(' ')} \\
-        --motifs motifs --motifs-prefix ${motifs_prefix}
+    pygenome report --outdir . --prefix ${prefix} ${args} ${label_qc} --model ${[models].flatten().join(' ')} \\
+        ${evaluation} --motifs motifs --motifs-prefix ${motifs_prefix}
     """
 
     stub:

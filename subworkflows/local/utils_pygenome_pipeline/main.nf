@@ -91,6 +91,25 @@ def motifDatabases(databases) {
     return databases ? databases.tokenize(',').collect { path -> file(path.trim(), checkIfExists: true) } : []
 }
 
+// The model of --model, which predicts every genome (and then nothing is trained): a model folder (a path or URI),
+// else the name of a model bundled with the package, pygenome/data/models/<name> in the pipeline's own folder (as
+// pygenome.io.model_store.model_folder finds it); [] without one
+def modelFolder(model, project_dir) {
+    if (!model) {
+        return []
+    }
+    def folder = file(model.toString())
+    if (java.nio.file.Files.isDirectory(folder)) {
+        return folder
+    }
+    def bundled = file("${project_dir}/pygenome/data/models")
+    def names = java.nio.file.Files.isDirectory(bundled) ? bundled.toFile().list().findAll { name -> bundled.resolve(name).resolve('config.json').exists() }.sort() : []
+    if (model.toString() in names) {
+        return bundled.resolve(model.toString())
+    }
+    error("--model ${model}: neither a model folder nor the name of a bundled model (${names ? names.join(', ') : 'none is bundled'}); give the folder `pygenome train` wrote (it holds config.json and model.safetensors)")
+}
+
 // Where training keeps its checkpoints between attempts, so that a retried TRAIN resumes: beside the work directory
 // when that is a file system every task sees (local, Slurm), made now so that a container can mount it; '' on an
 // object store (a retry then starts afresh)
