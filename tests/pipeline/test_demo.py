@@ -6,9 +6,16 @@ the full demo's time (about 8 minutes on 2 cores), once for the module."""
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from safetensors.numpy import load_file
 
 from pygenome.cli import main
+from pygenome.io.genome import read_genome
+from pygenome.io.model_store import model_folder
+from pygenome.io.tracks import load_track
+from pygenome.steps.predict import SiteCaller, call_predicted_sites
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "demo"
 
@@ -41,10 +48,40 @@ def test_the_model_beats_the_minus10_scan_and_a_head_finds_the_minus10_box(demo_
     assert "The alignments are simulated" in page and "Model and baseline" in page
 
 
+def test_the_calibrated_threshold_beats_half_on_the_test_region_and_predict_calls_at_it(demo_run):
+    record = json.loads((demo_run / "train" / "ecoli" / "config.json").read_text())
+    threshold = record["site_calling"]["min_score"]
+    sites = pd.read_csv(demo_run / "evaluate" / "ecoli" / "sites.tsv", sep="\t")
+    calibrated = sites[sites["calibrated"] == 1].iloc[0]
+    half = sites[sites["threshold"] == 0.5].iloc[0]
+    assert calibrated["f1"] > half["f1"] and calibrated["precision"] > half["precision"]
+    genome = read_genome(ASSETS / "NC_000913.3.fa.gz")
+    (contig,) = [c.name for c in genome.contigs]
+    prefix = demo_run / "predict" / "ecoli" / f"ecoli.{contig}"
+    called = pd.read_csv(f"{prefix}.predicted.bed", sep="\t")
+    track = load_track(f"{prefix}.scores.track.npz")
+    assert len(called) == len(call_predicted_sites(track, SiteCaller(min_score=threshold)))
+    assert len(called) < len(call_predicted_sites(track, SiteCaller(min_score=0.5)))
+
+
+def test_the_demo_trains_the_bundled_model_again(demo_run):
+    """The bundled ecoli-cpu is the demo's model (assets/models/bundle_ecoli_cpu.py): the same settings, data and
+    split, and the same weights to float rounding (see docs/run.md on CPU float sums)."""
+    bundled, trained = model_folder("ecoli-cpu"), demo_run / "train" / "ecoli"
+    records = [json.loads((folder / "config.json").read_text()) for folder in (bundled, trained)]
+    for key in ("model", "training", "data", "split", "best_step"):
+        assert records[0][key] == records[1][key], key
+    assert records[1]["site_calling"]["min_score"] == pytest.approx(records[0]["site_calling"]["min_score"], rel=1e-3)
+    weights = [load_file(folder / "model.safetensors") for folder in (bundled, trained)]
+    assert weights[0].keys() == weights[1].keys()
+    for name in weights[0]:
+        np.testing.assert_allclose(weights[1][name], weights[0][name], rtol=1e-3, atol=1e-4, err_msg=name)
+
+
 def test_a_second_demo_skips_every_task(demo_run, capsys):
     assert main(["demo", "--outdir", str(demo_run), "--data", str(ASSETS), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert out.count("done before, skipped") == 7
+    assert out.count("done before, skipped") == 8
 
 
 def test_demo_without_its_data_says_where_to_run(tmp_path, capsys):

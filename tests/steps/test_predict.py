@@ -159,9 +159,31 @@ def test_evaluate_on_held_out_regions(tmp_path, trained):
     for name in ("evaluation.json", "roc.tsv", "pr.tsv", "sites.tsv", "curves.png"):
         assert (tmp_path / "eval" / name).stat().st_size > 0
     sites = pd.read_csv(tmp_path / "eval" / "sites.tsv", sep="\t")
-    assert list(sites.columns[:4]) == ["genome", "threshold", "predicted_sites", "labelled_sites"]
+    assert list(sites.columns[:5]) == ["genome", "threshold", "calibrated", "predicted_sites", "labelled_sites"]
     assert sites.labelled_sites.iloc[0] == figures["genomes"]["g"]["positives"]
     assert (sites.precision.dropna().between(0, 1)).all() and sites.recall.iloc[0] > 0.5
+
+
+def test_predict_calls_sites_at_the_model_s_calibrated_threshold_and_evaluate_reports_it(tmp_path, trained):
+    record = json.loads((trained["folder"] / "model" / "config.json").read_text())
+    rule = record["site_calling"]
+    assert rule["method"] == "peaks" and 0 < rule["min_score"] < 1 and rule["validation"]["labelled_sites"] > 0
+    assert rule["validation"]["f1"] >= rule["default"]["f1"]  # best F1 on validation, so never below 0.5's there
+    assert predict_cli(trained, trained["fasta"], tmp_path / "calibrated") == 0
+    assert predict_cli(trained, trained["fasta"], tmp_path / "half", "--min-score", "0.5") == 0
+    track = load_track(tmp_path / "calibrated" / "p.scores.track.npz")
+    assert track.producer["parameters"]["caller"]["min_score"] == rule["min_score"]
+    called = pd.read_csv(tmp_path / "calibrated" / "p.predicted.bed", sep="\t")
+    expected = call_predicted_sites(track, SiteCaller(min_score=rule["min_score"]))
+    assert len(called) == len(expected) and called["score"].min() >= rule["min_score"] - 1e-6
+    half = pd.read_csv(tmp_path / "half" / "p.predicted.bed", sep="\t")
+    assert len(half) == len(call_predicted_sites(track, SiteCaller(min_score=0.5)))
+    figures = evaluate(trained["folder"] / "model", [tmp_path / "calibrated" / "p.scores.track.npz"],
+                       [trained["labels"]], tmp_path / "eval")
+    at = figures["site_calling"]["genomes"]["g"]
+    assert figures["site_calling"]["min_score"] == rule["min_score"] and 0 < at["recall"] <= 1
+    sites = pd.read_csv(tmp_path / "eval" / "sites.tsv", sep="\t")
+    assert sites.loc[sites.calibrated == 1, "threshold"].tolist() == [pytest.approx(rule["min_score"], rel=1e-5)]
 
 
 def test_evaluate_per_contig_predictions_and_untrained_genomes(tmp_path, trained):
@@ -174,5 +196,7 @@ def test_evaluate_per_contig_predictions_and_untrained_genomes(tmp_path, trained
         evaluate(*arguments)
     figures = evaluate(*arguments, which="all")
     assert figures["overall"]["positions"] == 120_000 and figures["overall"]["roc_auc"] > 0.8
+    auto = evaluate(*arguments[:3], tmp_path / "auto", which="auto")  # a genome the model never saw: every position
+    assert auto["overall"] == figures["overall"] and auto["genomes"]["rotated.fa"]["set"] == "all"
     with pytest.raises(InputError, match="no label track for the genome"):
         evaluate(arguments[0], arguments[1], [trained["labels"]], tmp_path / "e2", which="all")
