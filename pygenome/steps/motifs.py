@@ -55,6 +55,7 @@ HEAD_COLUMNS = ["genome", "head_id", "layer", "head", "peak", "peak_offset", "pe
                 "information_content", "sites_used", "sites_with", "sites", "controls_with", "controls", "odds_ratio",
                 "p_value", "q_value", "reported", "best_match", "best_match_database", "best_match_q", "decoy_best_q"]
 MATCHES_KEPT = 5
+COMPARED_AT_ONCE = 64  # head motifs per Tomtom call (its table has a row per motif and target: cut as it comes)
 
 
 @dataclass
@@ -207,10 +208,11 @@ def motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings: Mot
         genome_heads["reported"] = (genome_heads["q_value"] < settings.report_q).astype(np.int8)
         heads.append(genome_heads)
         profiles.append(genome_profiles)
+        del data  # one genome's attention at a time
     heads = pd.concat(heads, ignore_index=True)
-    matches = pd.concat([compare(motifs, targets, name) for name, targets in known.items()] or [empty_matches()],
-                        ignore_index=True)
-    decoy_matches = compare(motifs, decoy_motifs, "decoy") if decoy_motifs else empty_matches()
+    matches = pd.concat([_compare_kept(motifs, targets, name) for name, targets in known.items()] or
+                        [empty_matches()], ignore_index=True)
+    decoy_matches = _compare_kept(motifs, decoy_motifs, "decoy") if decoy_motifs else empty_matches()
     heads = with_best_known_match(heads, "motif", best_known_matches(matches, settings.match_q))
     heads["decoy_best_q"] = heads["motif"].map(decoy_matches.groupby("query")["q_value"].min())
     recurrence = _recurrence(heads, motifs, settings.recurrence) if len(genomes) > 1 else None
@@ -232,6 +234,17 @@ def motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings: Mot
     _write(Path(outdir), prefix, heads, pd.concat(profiles, ignore_index=True), pd.concat(all_peaks, ignore_index=True),
            motifs, matches, decoy_matches, recurrence, summary, figures, ids)
     return summary
+
+
+def _compare_kept(motifs: list[Motif], targets: list[Motif], database: str) -> pd.DataFrame:
+    """:func:`~pygenome.interpret.compare.compare` of ``motifs`` against ``targets``, :data:`COMPARED_AT_ONCE`
+    motifs at a time, keeping each motif's :data:`MATCHES_KEPT` first rows. Those hold every row the step uses:
+    q-values are per motif, so a motif's rows (by increasing p-value) have increasing q-values and its best match
+    and smallest q-value are its first row; the full table (every motif × every target: 2,400 motifs against the
+    decoy's targets took 4 GB) is never held."""
+    tables = [compare(motifs[start:start + COMPARED_AT_ONCE], targets, database).groupby("query", sort=False).head(
+        MATCHES_KEPT) for start in range(0, len(motifs), COMPARED_AT_ONCE)]
+    return pd.concat(tables, ignore_index=True) if tables else empty_matches()
 
 
 def _recurrence(heads, motifs, threshold) -> pd.DataFrame:

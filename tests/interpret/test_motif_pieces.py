@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pygenome.interpret import recurrence
 from pygenome.interpret.composition import column_information, log_odds
 from pygenome.interpret.enrichment import best_scores, fisher_enrichment, score_threshold
 from pygenome.interpret.extract import frequency_matrix, key_windows, top_keys, trim
 from pygenome.interpret.profiles import add_significance, head_profile, peaks
-from pygenome.interpret.recurrence import groups, similarity
+from pygenome.interpret.recurrence import groups, similar_pairs, similarity
 from pygenome.io.genome import decode, encode
 
 UNIFORM = np.full(4, 0.25)
@@ -130,3 +131,43 @@ def test_similarity_sees_reverse_complements_and_groups_connect():
     longer = np.vstack([other[:2], tataat])  # TATAAT inside a longer motif
     assert similarity(longer, tataat) == pytest.approx(1.0)
     assert list(groups([tataat, other, reverse, longer])) == [0, 1, 0, 0]
+
+
+def _related_motifs(rng, count):
+    """Noisy copies of a few random motifs, some reverse-complemented or trimmed: widths 4-13, groups of all sizes."""
+    bases = [rng.dirichlet(np.full(4, 0.3), size=width) for width in rng.integers(4, 14, size=25)]
+    motifs = []
+    for _ in range(count):
+        matrix = np.abs(bases[rng.integers(len(bases))] + rng.normal(0, 0.1, (1, 4)))
+        matrix = np.abs(matrix + rng.normal(0, 0.1, matrix.shape))
+        matrix = matrix / matrix.sum(axis=1, keepdims=True)
+        if rng.random() < 0.3:
+            matrix = matrix[::-1, ::-1]
+        start, stop = rng.integers(0, 2), len(matrix) - rng.integers(0, 2)
+        motifs.append(matrix[start:stop] if stop - start >= 4 else matrix)
+    motifs.append(np.full((6, 4), 0.25))  # constant columns correlate 0
+    return motifs
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.75, 0.9])
+def test_groups_are_those_of_comparing_every_pair_with_similarity(threshold, monkeypatch):
+    """The vectorised pairs are exactly the pairs similarity() puts at or above the threshold; blocks of a few rows
+    (BLOCK_CELLS) change nothing."""
+    motifs = _related_motifs(np.random.default_rng(7), 120)
+    expected = {(i, j) for i, j in itertools.combinations(range(len(motifs)), 2)
+                if similarity(motifs[i], motifs[j]) >= threshold}
+    assert set(zip(*(a.tolist() for a in similar_pairs(motifs, threshold)))) == expected
+    monkeypatch.setattr(recurrence, "BLOCK_CELLS", 50)
+    assert set(zip(*(a.tolist() for a in similar_pairs(motifs, threshold)))) == expected
+    reference = recurrence._groups_pairwise(motifs, threshold)
+    assert 1 < len(set(reference)) < len(motifs)  # groups of several motifs, and more than one group
+    np.testing.assert_array_equal(groups(motifs, threshold), reference)
+
+
+def test_a_pair_exactly_at_the_threshold_is_similar():
+    """Scored to the last bit as similarity() scores it: a pair whose similarity is the threshold is grouped."""
+    motifs = _related_motifs(np.random.default_rng(3), 2)[:2]
+    at = similarity(motifs[0], motifs[1])
+    assert list(groups(motifs, at)) == [0, 0]
+    assert list(groups(motifs, np.nextafter(at, 2.0))) == [0, 1]
+    assert list(groups([])) == [] and list(groups(motifs[:1])) == [0]

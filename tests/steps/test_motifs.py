@@ -12,8 +12,11 @@ import pytest
 from memelite.io import read_meme
 
 from pygenome.cli import main
+from pygenome.interpret.compare import best_known_matches, compare, false_match_rate
+from pygenome.io.motifs import Motif, read_motifs
 from pygenome.io.package_data import DECOY
 from pygenome.pipeline.simulate import SIGMA70
+from pygenome.steps import motifs as motifs_step
 from tests.conftest import write_planted_database, write_sites
 
 
@@ -161,3 +164,22 @@ def test_two_databases_of_one_file_name_are_both_kept(motif_run, trained):
     assert summary["databases"] == ["known", "known_2"]
     matches = pd.read_csv(motif_run / "twice" / "m.matches.tsv", sep="\t")
     assert set(matches["database"]) == {"known", "known_2"}
+
+
+def test_matches_compared_a_few_motifs_at_a_time_keep_every_row_the_step_uses(monkeypatch):
+    """The step compares its head motifs in chunks and keeps each one's first MATCHES_KEPT rows: the same rows as
+    the whole table cut afterwards, and the same best matches, smallest q-values and false-match rate."""
+    rng = np.random.default_rng(5)
+    queries = [Motif(f"q{i}", rng.integers(1, 30, size=(int(width), 4)).astype(float))
+               for i, width in enumerate(rng.integers(5, 12, size=10))]
+    targets = read_motifs(DECOY, skip_invalid=True)[:60]
+    whole = compare(queries, targets, "decoy")
+    monkeypatch.setattr(motifs_step, "COMPARED_AT_ONCE", 3)
+    kept = motifs_step._compare_kept(queries, targets, "decoy")
+    cut = whole.groupby("query", sort=False).head(motifs_step.MATCHES_KEPT).reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, cut)
+    pd.testing.assert_series_equal(kept.groupby("query")["q_value"].min(), whole.groupby("query")["q_value"].min())
+    for q in (0.05, 0.5, 1.0):
+        pd.testing.assert_frame_equal(best_known_matches(kept, q), best_known_matches(whole, q))
+        assert false_match_rate(kept, q) == false_match_rate(whole, q)
+    assert motifs_step._compare_kept([], targets, "decoy").empty
