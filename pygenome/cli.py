@@ -39,17 +39,7 @@ def _genome_options(parser, contigs: str | None = None, fasta_help: str = FASTA_
 
 
 def _model_option(parser, what: str = "a model folder from pygenome train, or a bundled model's name") -> None:
-    parser.add_argument("--model", required=True, type=_model_folder, help=what)
-
-
-def _model_folder(text: str) -> Path:
-    """``--model``: a model folder, or a bundled model's name (:func:`pygenome.io.model_store.model_folder`)."""
-    from pygenome.io.model_store import model_folder
-
-    try:
-        return model_folder(text)
-    except InputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
+    parser.add_argument("--model", required=True, type=Path, help=what)
 
 
 def _output_options(parser, prefix_help: str = "output file name prefix", folder_help: str = "folder for the outputs",

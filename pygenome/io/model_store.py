@@ -16,8 +16,9 @@ from pygenome.io.package_data import MODELS
 
 
 def read_record(model_dir) -> dict:
-    """The ``config.json`` record of a model folder: architecture, training settings, data, split, best step."""
-    path = Path(model_dir) / "config.json"
+    """The ``config.json`` record of a model folder (or a bundled model's name, :func:`model_folder`): architecture,
+    training settings, data, split, best step, calibrated site calling."""
+    path = model_folder(model_dir) / "config.json"
     if not path.is_file():
         raise InputError(f"{model_dir}: no config.json; is it a model folder written by `pygenome train`?")
     try:
@@ -42,6 +43,9 @@ def model_folder(value) -> Path:
         return path
     if str(value) in bundled_models():
         return MODELS / str(value)
+    if path.exists():
+        raise InputError(f"{value}: a file, not a model folder; give the folder `pygenome train` wrote (it holds "
+                         "config.json and model.safetensors)")
     raise InputError(f"{value}: neither a model folder nor the name of a bundled model "
                      f"({', '.join(bundled_models())}); give the folder `pygenome train` wrote (it holds config.json "
                      "and model.safetensors)")

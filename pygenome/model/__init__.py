@@ -3,13 +3,12 @@
 (``forward(tokens, memory) -> (logits, memory, attention)``), takes one-hot input through ``embed_one_hot`` and
 ``forward_embedded`` (for attribution), and says how far upstream an output reads (``config.receptive_field``)."""
 
-from pathlib import Path
 
 from safetensors import SafetensorError
 from safetensors.torch import load
 
 from pygenome.errors import InputError
-from pygenome.io.model_store import read_record
+from pygenome.io.model_store import model_folder, read_record
 from pygenome.model.cnn import CNN, CNNConfig
 from pygenome.model.transformer import Transformer, TransformerConfig
 
@@ -35,8 +34,9 @@ def build_model(config):
 
 
 def load_model(model_dir) -> tuple:
-    """A trained model (in eval mode, on CPU) and its ``config.json`` record."""
-    model_dir = Path(model_dir)
+    """A trained model (in eval mode, on CPU) and its ``config.json`` record, from a model folder or a bundled
+    model's name."""
+    model_dir = model_folder(model_dir)
     record = read_record(model_dir)
     if not (model_dir / "model.safetensors").is_file():
         raise InputError(f"{model_dir}: no model.safetensors; is it a model folder written by `pygenome train`?")

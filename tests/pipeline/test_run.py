@@ -66,7 +66,7 @@ def test_every_output_exists_parses_and_holds_the_planted_answer(survey):
     assert [t["key"] for t in survey["tasks"]] == [
         "label/alpha", "label/beta", "train/alpha", "train/beta", "predict/alpha/chrom", "predict/beta/chrom",
         "predict/beta/plasmid", "baseline/alpha", "baseline/beta", "evaluate/alpha", "evaluate/beta", "motifs",
-        "report"]
+        "survey", "report"]
     assert all(t["status"] == "ran" for t in survey["tasks"])
     qc = json.loads((results / "label" / "alpha.qc.json").read_text())
     assert qc["sites"]["total"] > 150  # called from the simulated alignments
@@ -167,7 +167,7 @@ def write_sheet(folder, text):
     ("id,fasta,sites\ng1,missing.fa,s.bed\n", r"row 2, column 'fasta': missing.fa not found"),
     ("id,fasta,sites,topology\ng1,g.fa,s.bed,round\n", r"row 2, column 'topology': auto .* circular or linear"),
     ("id,fasta,control_bam,sites\ng1,g.fa,s.bed,s.bed\n", r"row 2, column 'control_bam': .*\.bam or \.cram"),
-    ("id,fasta\ng1,g.fa\n", r"row 2: nothing to label from; give bam and/or sites"),
+    ("id,fasta,control_bam\ng1,g.fa,c.bam\n", r"row 2: control_bam needs bam"),
     ("id,fasta,sites\ng1,g.fa,s.bed\ng1,g.fa,s.bed\n", r"row 3, column 'id': 'g1' is already the id of row 2"),
     ("id,fasta,sites,colour\ng1,g.fa,s.bed,blue\n", r"row 2: .*'colour' was unexpected.*the columns are id"),
     ("id,fasta,sites\nbad id,g.fa,s.bed\n", r"row 2, column 'id': a genome id"),
@@ -178,6 +178,11 @@ def write_sheet(folder, text):
 def test_samplesheet_errors_name_the_row_and_the_column(tmp_path, text, message):
     with pytest.raises(InputError, match=message):
         read_samplesheet(write_sheet(tmp_path, text))
+
+
+def test_a_row_with_only_a_fasta_is_a_genome_to_survey(tmp_path):
+    (sample,) = read_samplesheet(write_sheet(tmp_path, "id,fasta\ng1,g.fa\n"))
+    assert not sample.labelled and sample.bam is None and sample.sites is None
 
 
 def test_samplesheet_paths_are_read_from_its_folder(tmp_path):

@@ -215,7 +215,7 @@ def test_missing_or_unpaired_motif_inputs_are_refused(inputs, tmp_path, capsys):
     with pytest.raises(InputError, match="nothing to report"):
         report(tmp_path / "r.html", title="T")
     assert main(["report", "--outdir", str(tmp_path), "--prefix", "r", "--model", str(tmp_path / "nowhere")]) == 2
-    assert "nowhere: no config.json" in capsys.readouterr().err
+    assert "nowhere: neither a model folder nor the name of a bundled model (ecoli-cpu)" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
 
 
