@@ -1,7 +1,7 @@
 /*
  * The pipeline's steps: LABEL (per labelled genome) → TRAIN (per model trained; GPUs) → PREDICT (per genome × contig)
  * → BASELINE (per labelled genome) → EVALUATE (per model that predicts a labelled genome) → MOTIFS (every genome) →
- * REPORT.
+ * SURVEY (every genome) → REPORT.
  *
  * Every process is one `pygenome <step>` call, the command `pygenome run` plans for the same task
  * (pygenome/pipeline/plan.py), into the same output layout (conf/modules.config). Which model predicts each genome is
@@ -15,6 +15,7 @@ include { PREDICT  } from '../modules/local/predict'
 include { BASELINE } from '../modules/local/baseline'
 include { EVALUATE } from '../modules/local/evaluate'
 include { MOTIFS   } from '../modules/local/motifs'
+include { SURVEY   } from '../modules/local/survey'
 include { REPORT   } from '../modules/local/report'
 
 workflow PYGENOME {
@@ -73,16 +74,25 @@ workflow PYGENOME {
     EVALUATE(evaluated.map { model_id, meta, folder, predictions, labels, scans -> [meta, folder, predictions, labels, scans] })
 
     // motifs: every genome's attention, in one task
-    attention = PREDICT.out.attention
-        .map { meta, file -> [[meta.index, meta.contig_index], meta.id, file] }
-        .toSortedList { a, b -> compareKeys(a[0], b[0]) }
     every_genome = fastas.toSortedList { a, b -> a[1].index <=> b[1].index }
     MOTIFS(
         every_genome.map { entries -> [entries] }
-            .combine(attention.map { entries -> [entries] })
-            .map { entries, files -> motifsInput(entries, files) },
+            .combine(inContigOrder(PREDICT.out.attention).map { entries -> [entries] })
+            .map { entries, files -> everyGenomeInput(entries, files) },
         databases,
         decoy)
+
+    // survey: every genome's predicted sites and the motifs of them all, in one task
+    SURVEY(
+        every_genome.map { entries -> [entries] }
+            .combine(inContigOrder(PREDICT.out.sites).map { entries -> [entries] })
+            .map { entries, files -> everyGenomeInput(entries, files) }
+            .combine(MOTIFS.out.motifs.map { meta, files -> [files] }))
+    survey = SURVEY.out.table
+        .join(SURVEY.out.motifs)
+        .join(SURVEY.out.summary)
+        .join(SURVEY.out.figures)
+        .map { meta, table, motifs, summary, figures -> [table, motifs, summary, figures] }
 
     // report: genomes in samplesheet order, models in the plan's order (each list may be empty but the models')
     REPORT(
@@ -90,7 +100,8 @@ workflow PYGENOME {
             .combine(inOrder(models.map { id, meta, folder -> [meta, folder] }).map { files -> [files] })
             .combine(inOrder(EVALUATE.out.evaluation).map { files -> [files] })
             .combine(MOTIFS.out.motifs.map { meta, files -> [files] })
-            .map { qcs, folders, evaluations, motifs -> [[id: 'report'], qcs, folders, evaluations, motifs] })
+            .combine(survey.map { files -> [files] })
+            .map { qcs, folders, evaluations, motifs, surveyed -> [[id: 'report'], qcs, folders, evaluations, motifs, surveyed] })
 
     emit:
     report = REPORT.out.report
@@ -202,11 +213,19 @@ def inOrder(entries) {
         .map { sorted -> sorted.collect { entry -> entry[1] } }
 }
 
-// The motifs task's input: each genome's id and FASTA, the attention files and how many are each genome's
-def motifsInput(genomes, attention) {
+// A channel of [meta, file] of every genome × contig as one list of [[genome index, contig index], id, file], in order
+def inContigOrder(entries) {
+    return entries
+        .map { meta, file -> [[meta.index, meta.contig_index], meta.id, file] }
+        .toSortedList { a, b -> compareKeys(a[0], b[0]) }
+}
+
+// The input of the motifs and survey tasks: each genome's id and FASTA, the files of its contigs (from inContigOrder:
+// attention, predicted sites) and how many are each genome's
+def everyGenomeInput(genomes, files) {
     def ids = genomes.collect { entry -> entry[0] }
-    return [[id: 'survey'], ids, genomes.collect { entry -> entry[2] }, attention.collect { entry -> entry[2] },
-            ids.collect { id -> attention.count { entry -> entry[1] == id } }]
+    return [[id: 'survey'], ids, genomes.collect { entry -> entry[2] }, files.collect { entry -> entry[2] },
+            ids.collect { id -> files.count { entry -> entry[1] == id } }]
 }
 
 // [genome index, contig index] keys in order

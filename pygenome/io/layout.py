@@ -4,9 +4,9 @@ The steps name their files from these declarations, ``pygenome run`` plans its t
 modules' ``output:`` blocks are checked against them (``tests/test_nextflow.py``): an output's ``name`` is the
 module's ``emit:`` name, its ``pattern`` the file name with ``{prefix}`` where the module writes ``${prefix}``.
 
-A step writes either files named ``<prefix>.<suffix>`` (label, predict, baseline, motifs) or a folder of fixed
-names (train, evaluate: the folder is the module's one output); report writes one page. The steps run on their own,
-not by the pipeline (attribute, gia, filters, survey), write ``<prefix>.<suffix>`` files too; the attribute step's
+A step writes either files named ``<prefix>.<suffix>`` (label, predict, baseline, motifs, survey) or a folder of
+fixed names (train, evaluate: the folder is the module's one output); report writes one page. The steps run on their
+own, not by the pipeline (attribute, gia, filters), write ``<prefix>.<suffix>`` files too; the attribute step's
 ``*`` is each attribution method.
 """
 
@@ -64,9 +64,8 @@ SURVEY = (Output("table", "{prefix}.tsv"), Output("motifs", "{prefix}.motifs.tsv
           Output("summary", "{prefix}.json"), Output("figures", "{prefix}.figures"))
 
 STEPS = {"label": LABEL, "train": TRAIN, "predict": PREDICT, "baseline": BASELINE, "evaluate": EVALUATE,
-         "motifs": MOTIFS, "report": REPORT}  # the pipeline's
-STANDALONE = {"attribute": ATTRIBUTE, "gia": GIA, "filters": FILTERS,
-              "survey": SURVEY}  # survey: until the pipeline runs it (plan, modules/local/survey)
+         "motifs": MOTIFS, "survey": SURVEY, "report": REPORT}  # the pipeline's
+STANDALONE = {"attribute": ATTRIBUTE, "gia": GIA, "filters": FILTERS}
 FOLDER_STEPS = ("train", "evaluate")  # their Nextflow module emits the folder, named by the prefix
 
 # The Nextflow processes' names and the step each runs
@@ -92,8 +91,9 @@ def safe_name(name: str) -> str:
 def file_keys(names: list[str]) -> list[str]:
     """Each name's file-name part, in order: its :func:`safe_name`, and ``_2``, ``_3``… after one already taken
     (``ctg|1`` after ``ctg_1`` is ``ctg_1_2``), so no two share a file name. Contigs' keys (``<genome>.<key>.*`` of
-    the predict step) are written into the label step's QC JSON, where the Nextflow pipeline reads them; the motifs
-    step names its databases so."""
+    the predict step) are written into the label step's QC JSON; the Nextflow pipeline computes the same keys from
+    the FASTA's headers in Groovy (``contigsOf`` and ``fileKeys``, its twin, in
+    workflows/pygenome.nf); the motifs step names its databases so."""
     keys, taken = [], set()
     for name in names:
         key, number = safe_name(name), 1
