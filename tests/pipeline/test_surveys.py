@@ -64,7 +64,7 @@ def test_a_genome_without_labels_is_surveyed_with_the_bundled_model(tmp_path):
 @pytest.mark.slow
 def test_leave_one_genome_out_evaluates_each_genome_with_a_model_that_never_saw_it(tmp_path):
     rows = []
-    for name, gc, seed in (("gc35", 0.35, 1), ("gc65", 0.65, 3)):
+    for name, gc, seed in (("gc35", 0.35, 1), ("gc50", 0.5, 2), ("gc65", 0.65, 3)):
         fasta, truth = _genome(tmp_path, name, gc, seed)
         rows.append(f"{name},{fasta.name},{truth.name},circular")
     sheet = tmp_path / "samplesheet.csv"
@@ -73,9 +73,9 @@ def test_leave_one_genome_out_evaluates_each_genome_with_a_model_that_never_saw_
     run(sheet, tmp_path / "results", params, progress=False, say=lambda line: None)
     results = tmp_path / "results"
     transfer = {}
-    for held, other in (("gc35", "gc65"), ("gc65", "gc35")):
+    for held in ("gc35", "gc50", "gc65"):
         config = json.loads((results / "train" / f"without_{held}" / "config.json").read_text())
-        assert [entry["id"] for entry in config["data"]] == [other]
+        assert held not in [entry["id"] for entry in config["data"]] and len(config["data"]) == 2
         folder = results / "evaluate" / f"without_{held}"
         evaluation = json.loads((folder / "evaluation.json").read_text())
         (figures,) = evaluation["genomes"].values()  # the held-out genome alone, every position of it
@@ -84,8 +84,8 @@ def test_leave_one_genome_out_evaluates_each_genome_with_a_model_that_never_saw_
         assert evaluation["baseline"]["genomes"]  # beside the -10 box scan
         assert (folder / "curves.png").stat().st_size > 10_000
         assert (results / "predict" / held / f"{held}.chrom.attention.npz").is_file()
-    # seen: trained at 35 % GC, the model serves the 65 % genome (ROC AUC 1.00); trained at 65 %, it serves the
-    # 35 % genome barely (0.60, where the -10 box scan gets 0.99): TATAAT is common by chance in an AT-rich genome
+    # seen: trained at 35 and 50 % GC, the model serves the 65 % genome (ROC AUC 1.00); trained at 50 and 65 %, it
+    # serves the 35 % genome barely (0.60, where the -10 box scan gets 0.99): TATAAT is common in an AT-rich genome
     assert min(transfer.values()) > 0.55 and transfer["gc65"] > 0.95, transfer
     table = pd.read_csv(results / "survey" / "survey.tsv", sep="\t").set_index("genome")
-    assert table["gc"].round(2).tolist() == [0.35, 0.65]
+    assert np.allclose(table["gc"], [0.35, 0.5, 0.65], atol=0.02)
