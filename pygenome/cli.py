@@ -239,7 +239,8 @@ def _add_predict(steps) -> None:
                         help="keep attention at these sites: 'predicted', a BED file, or a label track")
     parser.add_argument("--attention-controls", type=int, metavar="N",
                         help="random control positions whose attention is kept too, more than 100 nt from any site "
-                             "(default: as many as sites, at least 500)")
+                             "(default: as many as sites, at least 500, or all there is room for on a small contig "
+                             "crowded with sites, with a warning)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the control positions")
     parser.add_argument("--bedgraph", action="store_true", help="also write stranded bedGraph")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",

@@ -1,5 +1,5 @@
-"""Figures of the motifs step: sequence logos (logomaker), head profiles, and motif recurrence across genomes; logos
-of a motif across genomes, one row each (the survey step's).
+"""Figures of the motifs step: sequence logos (logomaker), head profiles, and motif recurrence across genomes; the
+survey step's: logos of a motif across genomes, one row each, and a motif's AT fraction against genome GC.
 
 Every figure is written byte-identical for the same data (no dates or software versions in PNG or SVG metadata, a
 fixed SVG id salt).
@@ -26,17 +26,23 @@ def _save(figure, path, fmt: str = "png") -> None:
     figure.savefig(path, format=fmt, metadata=metadata, dpi=110)
 
 
+def _draw(axis, frequencies: np.ndarray, first: int = 0) -> None:
+    """The logo in bits of ``frequencies`` ``(width, 4)`` (A, C, G, T probabilities) on ``axis``, its columns at
+    ``first``, ``first + 1``…, on a 0-2 bits axis."""
+    import logomaker
+
+    frame = pd.DataFrame(frequencies, columns=list("ACGT"), index=range(first, first + len(frequencies)))
+    logomaker.Logo(logomaker.transform_matrix(frame, from_type="probability", to_type="information"), ax=axis,
+                   color_scheme="classic")
+    axis.set_ylim(0, 2)
+
+
 def logo(counts: np.ndarray, title: str, png, svg, first: int | None = None) -> None:
     """A sequence logo in bits of ``counts`` ``(width, 4)``, written as PNG and SVG; columns numbered from 1, or by
     their offset from the site when ``first`` (the first column's) is given."""
-    import logomaker
-
     plt = _pyplot()
-    frequencies = pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), columns=list("ACGT"))
-    information = logomaker.transform_matrix(frequencies, from_type="probability", to_type="information")
     figure, axes = plt.subplots(figsize=(max(2.5, 0.45 * len(counts) + 0.8), 1.9))
-    logomaker.Logo(information, ax=axes, color_scheme="classic")
-    axes.set_ylim(0, 2)
+    _draw(axes, counts / counts.sum(axis=1, keepdims=True))
     axes.set_ylabel("bits")
     labels = [str(i + 1) if first is None else f"{first + i:+d}" for i in range(len(counts))]
     axes.set_xticks(range(len(counts)), labels, fontsize=7)
@@ -55,19 +61,14 @@ def stacked_logos(frequencies: list[np.ndarray], starts: list[int], labels: list
     from the site, written as PNG and SVG: ``frequencies[i]`` ``(width_i, 4)`` (A, C, G, T probabilities, each row
     summing to 1), ``starts[i]`` the offset of its first column (nt; negative is upstream), ``labels[i]`` the title of
     its row, ``title`` the figure's."""
-    import logomaker
-
     plt = _pyplot()
     ends = [start + len(matrix) - 1 for matrix, start in zip(frequencies, starts)]
     first, last = min(starts), max(ends)
     figure, axes = plt.subplots(len(frequencies), 1, sharex=True, squeeze=False,
                                 figsize=(max(3.5, 0.4 * (last - first + 1) + 1.6), 0.4 + 1.3 * len(frequencies)))
     for axis, matrix, start, label in zip(axes[:, 0], frequencies, starts, labels):
-        frame = pd.DataFrame(matrix, columns=list("ACGT"), index=range(start, start + len(matrix)))
-        information = logomaker.transform_matrix(frame, from_type="probability", to_type="information")
-        logomaker.Logo(information, ax=axis, color_scheme="classic")
+        _draw(axis, matrix, start)
         axis.set_xlim(first - 0.5, last + 0.5)
-        axis.set_ylim(0, 2)
         axis.set_ylabel("bits", fontsize=7)
         axis.tick_params(labelsize=7)
         axis.set_title(label, fontsize=8, loc="left")
@@ -163,6 +164,39 @@ def gia_effects(table: pd.DataFrame, path) -> None:
         axis.set_xlabel("offset of the motif from the site (nt)" if x == "offset" else "spacer (nt)", fontsize=8)
         axis.set_ylabel("mean change of log-odds", fontsize=8)
         axis.legend(fontsize=7, frameon=False)
+    figure.tight_layout()
+    _save(figure, path)
+    plt.close(figure)
+
+
+def at_fraction_vs_gc(rows: pd.DataFrame, groups: list[dict], path, min_genomes: int) -> None:
+    """A panel per motif group of the survey: the AT fraction of each genome's representative motif against the
+    genome's GC (``rows``: ``group``, ``genome``, ``gc``, ``at_fraction``), with the least-squares line and the Pearson
+    and Spearman correlations of the group's ``at_fraction_vs_gc`` (where there are ``min_genomes`` or more), as PNG."""
+    plt = _pyplot()
+    columns = min(len(groups), 3)
+    lines = -(-len(groups) // columns)
+    figure, axes = plt.subplots(lines, columns, figsize=(3.4 * columns, 3.0 * lines), squeeze=False)
+    for axis, group in zip(axes.flat, groups):
+        points = rows[rows["group"] == group["group"]]
+        axis.plot(points["gc"], points["at_fraction"], "o", color="#2c7fb8", markersize=5)
+        for point in points.itertuples():
+            axis.annotate(point.genome, (point.gc, point.at_fraction), textcoords="offset points", xytext=(4, 3),
+                          fontsize=7)
+        fit = group["at_fraction_vs_gc"]
+        subtitle = (f"n = {fit['n']}: too few genomes for r" if fit["n"] < min_genomes else
+                    f"n = {fit['n']}: no spread, no r")
+        if fit["slope"] is not None:
+            x = np.array([points["gc"].min(), points["gc"].max()])
+            axis.plot(x, fit["intercept"] + fit["slope"] * x, color="#c0392b", linewidth=1)
+            subtitle = f"Pearson r = {fit['pearson_r']:.2f}, Spearman ρ = {fit['spearman_r']:.2f} (n = {fit['n']})"
+        axis.set_title(f"{group['group']}: {group['consensus']}\n{subtitle}", fontsize=8)
+        axis.set_xlabel("genome GC fraction", fontsize=8)
+        axis.set_ylabel("motif AT fraction", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.margins(x=0.25, y=0.15)
+    for axis in list(axes.flat)[len(groups):]:
+        axis.set_visible(False)
     figure.tight_layout()
     _save(figure, path)
     plt.close(figure)

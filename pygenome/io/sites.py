@@ -222,29 +222,34 @@ def fraction_near(query: pd.DataFrame, target: pd.DataFrame, distance: int) -> f
 CONTROL_EXCLUSION = 100  # nt between a control and any query site on the same strand
 
 
-def control_queries(genome, names, sites: pd.DataFrame, count: int, seed: int) -> pd.DataFrame:
+def control_queries(genome, names, sites: pd.DataFrame, count: int, seed: int, at_most: bool = False) -> pd.DataFrame:
     """``count`` random positions of the contigs ``names`` (uniform over both strands of all of them, without
     replacement), each more than ``CONTROL_EXCLUSION`` nt from every site of ``sites`` on its strand (around the
-    origin of circular contigs), as a site table of source "control" in genome order; reproducible from ``seed``."""
+    origin of circular contigs), as a site table of source "control" in genome order; reproducible from ``seed``.
+    Fewer places than ``count`` are an error, or with ``at_most`` all there are (a small contig crowded with sites)."""
     if count < 0:
         raise InputError(f"the number of attention controls must be 0 or more, not {count}")
     lengths = np.array([genome.contig(name).length for name in names], dtype=np.int64)
     ends = np.cumsum(2 * lengths)
-    draws = np.random.default_rng(seed).choice(ends[-1], size=min(int(ends[-1]), 4 * count + 1000), replace=False)
-    index = np.searchsorted(ends, draws, side="right")
-    offset = draws - (ends[index] - 2 * lengths[index])
-    strand = np.where(offset < lengths[index], "+", "-")
-    position = offset % lengths[index]
-    far = np.ones(draws.size, dtype=bool)
-    for (contig, site_strand), group in sites.groupby(["contig", "strand"]):
-        if contig not in names:
-            continue
-        members = (index == names.index(contig)) & (strand == site_strand)
-        record = genome.contig(contig)
-        far[members] = distance_to_nearest(position[members], group["position"].to_numpy(np.int64),
-                                           record.length if record.circular else None) > CONTROL_EXCLUSION
+    places = int(ends[-1])
+    for size in dict.fromkeys((min(places, 4 * count + 1000), places)):  # every place, where a sample is too few
+        draws = np.random.default_rng(seed).choice(places, size=size, replace=False)
+        index = np.searchsorted(ends, draws, side="right")
+        offset = draws - (ends[index] - 2 * lengths[index])
+        strand = np.where(offset < lengths[index], "+", "-")
+        position = offset % lengths[index]
+        far = np.ones(draws.size, dtype=bool)
+        for (contig, site_strand), group in sites.groupby(["contig", "strand"]):
+            if contig not in names:
+                continue
+            members = (index == names.index(contig)) & (strand == site_strand)
+            record = genome.contig(contig)
+            far[members] = distance_to_nearest(position[members], group["position"].to_numpy(np.int64),
+                                               record.length if record.circular else None) > CONTROL_EXCLUSION
+        if far.sum() >= count:
+            break
     kept = np.flatnonzero(far)[:count]
-    if kept.size < count:
+    if kept.size < count and not at_most:
         raise InputError(f"could not place {count} attention controls more than {CONTROL_EXCLUSION} nt from every "
                          f"query site on {', '.join(names)}; ask for fewer with --attention-controls")
     table = site_table(np.asarray(names, dtype=object)[index[kept]], position[kept], strand[kept], "control")

@@ -20,6 +20,7 @@ per genome, head and offset), ``peaks.tsv`` (every peak), ``motifs.meme`` (the h
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,6 +56,9 @@ HEAD_COLUMNS = ["genome", "head_id", "layer", "head", "peak", "peak_offset", "pe
                 "information_content", "sites_used", "sites_with", "sites", "controls_with", "controls", "odds_ratio",
                 "p_value", "q_value", "reported", "best_match", "best_match_database", "best_match_q", "decoy_best_q"]
 MATCHES_KEPT = 5
+PROFILE_COLUMNS = ["genome", "head_id", "layer", "head", "offset", "site_mean", "site_low", "site_high", "control_mean",
+                   "control_low", "control_high", "p_value", "q_value", "significant"]
+MIN_QUERIES = 2  # site and control queries a genome needs for its heads' profiles
 COMPARED_AT_ONCE = 64  # head motifs per Tomtom call (its table has a row per motif and target: cut as it comes)
 
 
@@ -93,10 +97,6 @@ def read_genome_attention(genome_id: str, fasta, attention_paths) -> GenomeAtten
         row = queries[duplicated].iloc[0]
         raise InputError(f"genome {genome_id}: the query {row.contig}:{row.position + 1}{row.strand} is in more than "
                          "one attention file; give each contig's file once")
-    for kind in ("site", "control"):
-        if (queries["query"] == kind).sum() < 2:
-            raise InputError(f"genome {genome_id}: fewer than 2 {kind} queries in the attention files; re-run "
-                             "pygenome predict with --attention-sites (controls come with them)")
     background = base_composition(genome.codes.values())
     circular = {contig["name"]: contig["circular"] for contig in first.meta["genome"]["contigs"]}
     return GenomeAttention(genome_id, np.concatenate([file.weights for file in files]), queries, first.offset,
@@ -173,11 +173,22 @@ def motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings: Mot
     names = file_keys([Path(path).name.split(".")[0] for path in databases])  # known.meme twice: known, known_2
     known = {name: read_motifs(path, skip_invalid=True) for name, path in zip(names, databases)}
     decoy_motifs = read_motifs(decoy, skip_invalid=True) if decoy else None
-    heads, profiles, all_peaks, motifs, figures = [], [], [], [], []
+    heads, profiles, all_peaks, motifs, figures, without_profiles = [], [], [], [], [], {}
     for genome_id, fasta, attention_paths in genomes:
         data = read_genome_attention(genome_id, fasta, list(attention_paths))
         _, n_layers, n_heads, _ = data.weights.shape
         sites = (data.queries["query"] == "site").to_numpy()
+        if min(sites.sum(), (~sites).sum()) < MIN_QUERIES:  # a model that calls no site, or a site everywhere
+            without_profiles[genome_id] = (f"{sites.sum()} sites and {(~sites).sum()} controls in its attention "
+                                           f"files, fewer than {MIN_QUERIES} of each to set attention at sites "
+                                           "against controls")
+            warnings.warn(f"genome {genome_id}: {without_profiles[genome_id]}; its heads have no profile or motif",
+                          stacklevel=2)
+            heads.append(pd.DataFrame([{"genome": genome_id, "head_id": f"L{layer + 1}H{head + 1}", "layer": layer + 1,
+                                        "head": head + 1, "sites": int(sites.sum()), "controls": int((~sites).sum()),
+                                        "reported": 0} for layer in range(n_layers) for head in range(n_heads)]
+                                      ).reindex(columns=HEAD_COLUMNS))
+            continue
         genome_profiles = []
         for layer in range(n_layers):
             for head in range(n_heads):
@@ -227,11 +238,13 @@ def motifs(genomes, outdir, prefix: str, databases=(), decoy=None, settings: Mot
                "reported_motifs": len(reported),
                "matched_motifs": int(heads.loc[heads["reported"] == 1, "best_match"].notna().sum()),
                "recurring_groups": None if recurrence is None else int(recurrence["cluster"].nunique()),
+               "genomes_without_profiles": without_profiles,
                "parameters": {**asdict(settings), "genomes": [[g, Path(f).name, [Path(a).name for a in paths]]
                                                               for g, f, paths in genomes],
                               "databases": [Path(d).name for d in databases],
                               "decoy": None if decoy is None else Path(decoy).name}}
-    _write(Path(outdir), prefix, heads, pd.concat(profiles, ignore_index=True), pd.concat(all_peaks, ignore_index=True),
+    _write(Path(outdir), prefix, heads, pd.concat(profiles or [pd.DataFrame()], ignore_index=True),
+           pd.concat(all_peaks or [pd.DataFrame()], ignore_index=True),
            motifs, matches, decoy_matches, recurrence, summary, figures, ids)
     return summary
 
@@ -267,9 +280,8 @@ def _write(outdir, prefix, heads, profiles, all_peaks, motifs, matches, decoy_ma
     with atomic_outputs(*(outdir / f"{prefix}.{key}" for key in keys)) as temps:
         temp = dict(zip(keys, temps))
         heads.to_csv(temp["heads.tsv"], sep="\t", index=False, float_format="%.6g")
-        profiles[["genome", "head_id", "layer", "head", "offset", "site_mean", "site_low", "site_high",
-                  "control_mean", "control_low", "control_high", "p_value", "q_value", "significant"]].to_csv(
-            temp["profiles.tsv"], sep="\t", index=False, float_format="%.6g")
+        profiles.reindex(columns=PROFILE_COLUMNS).to_csv(temp["profiles.tsv"], sep="\t", index=False,
+                                                         float_format="%.6g")
         all_peaks.reindex(columns=["genome", "head_id", "summit", "start", "end", "width", "excess", "site_mean",
                                    "control_mean", "q_value"]).to_csv(temp["peaks.tsv"], sep="\t", index=False,
                                                                        float_format="%.6g")

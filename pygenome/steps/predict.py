@@ -19,6 +19,7 @@ in forward coordinates. Outputs, in ``outdir`` and named after ``prefix``:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from pygenome.io.attention import save_attention
 from pygenome.io.genome import read_genome, reverse_complement
 from pygenome.io.outputs import atomic_outputs
 from pygenome.io.sites import (
+    CONTROL_EXCLUSION,
     control_queries,
     empty_sites,
     local_maxima,
@@ -124,7 +126,11 @@ def predict(model_dir, fasta, outdir, prefix: str, contigs=None, topology: str =
     if attention_sites is not None:
         queries = sites if attention_sites == "predicted" else queries
         count = max(len(queries), MIN_CONTROLS) if attention_controls is None else attention_controls
-        controls = control_queries(genome, names, queries, count, seed)
+        controls = control_queries(genome, names, queries, count, seed, at_most=attention_controls is None)
+        if len(controls) < count:
+            warnings.warn(f"{', '.join(names)}: room for {len(controls)} attention controls more than "
+                          f"{CONTROL_EXCLUSION} nt from every query site, not {count}; attention taken at those",
+                          stacklevel=2)
         attention = site_attention(model, genome, pd.concat([queries, controls], ignore_index=True), device, autocast)
         keys.append("attention.npz")
         summary["attention_sites"], summary["attention_controls"] = len(queries), len(controls)

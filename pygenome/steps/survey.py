@@ -107,7 +107,8 @@ def survey(genomes, motifs_dir, motifs_prefix: str, outdir, prefix: str = "surve
             group_logos(rows.sort_values(["gc", "genome"]), matrices, f"{group['group']}: {group['consensus']}",
                         folder / f"{group['group']}.logos.png", folder / f"{group['group']}.logos.svg")
         if groups:
-            at_fraction_vs_gc(members[members["representative"] == 1], groups, folder / SCATTER)
+            logos.at_fraction_vs_gc(members[members["representative"] == 1], groups, folder / SCATTER,
+                                    MIN_GENOMES_FOR_TREND)
     return summary
 
 
@@ -243,35 +244,3 @@ def group_logos(rows: pd.DataFrame, matrices: dict, title: str, png, svg) -> Non
                         [int(start) for start in rows["motif_start"]],
                         [f"{row.genome}  ·  GC {row.gc:.3f}  ·  {row.head_id}  ·  {row.consensus} at "
                          f"{_offset(row.motif_start, row.motif_end)}" for row in rows.itertuples()], title, png, svg)
-
-
-def at_fraction_vs_gc(rows: pd.DataFrame, groups: list[dict], path) -> None:
-    """A panel per group: the AT fraction of each genome's representative motif against the genome's GC, with the
-    least-squares line and the Pearson and Spearman correlations (where there are three genomes or more), as PNG."""
-    plt = logos._pyplot()
-    columns = min(len(groups), 3)
-    lines = -(-len(groups) // columns)
-    figure, axes = plt.subplots(lines, columns, figsize=(3.4 * columns, 3.0 * lines), squeeze=False)
-    for axis, group in zip(axes.flat, groups):
-        points = rows[rows["group"] == group["group"]]
-        axis.plot(points["gc"], points["at_fraction"], "o", color="#2c7fb8", markersize=5)
-        for point in points.itertuples():
-            axis.annotate(point.genome, (point.gc, point.at_fraction), textcoords="offset points", xytext=(4, 3),
-                          fontsize=7)
-        fit = group["at_fraction_vs_gc"]
-        subtitle = (f"n = {fit['n']}: too few genomes for r" if fit["n"] < MIN_GENOMES_FOR_TREND else
-                    f"n = {fit['n']}: no spread, no r")
-        if fit["slope"] is not None:
-            x = np.array([points["gc"].min(), points["gc"].max()])
-            axis.plot(x, fit["intercept"] + fit["slope"] * x, color="#c0392b", linewidth=1)
-            subtitle = f"Pearson r = {fit['pearson_r']:.2f}, Spearman ρ = {fit['spearman_r']:.2f} (n = {fit['n']})"
-        axis.set_title(f"{group['group']}: {group['consensus']}\n{subtitle}", fontsize=8)
-        axis.set_xlabel("genome GC fraction", fontsize=8)
-        axis.set_ylabel("motif AT fraction", fontsize=8)
-        axis.tick_params(labelsize=7)
-        axis.margins(x=0.25, y=0.15)
-    for axis in list(axes.flat)[len(groups):]:
-        axis.set_visible(False)
-    figure.tight_layout()
-    logos._save(figure, path)
-    plt.close(figure)

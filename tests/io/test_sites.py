@@ -109,6 +109,8 @@ def test_control_queries_keep_away_from_sites_around_the_origin():
     assert controls.equals(control_queries(Genome(), ["a", "b"], sites, 200, seed=4))
     with pytest.raises(InputError, match="ask for fewer"):
         control_queries(Genome(), ["b"], sites, 590, seed=0)
+    room = control_queries(Genome(), ["b"], sites, 590, seed=0, at_most=True)  # b: 600 places, 201 near its + site
+    assert len(room) == 600 - 201 and not ((room.strand == "+") & room.position.between(50, 250)).any()
 
 
 def test_distance_to_nearest_site_on_circular_and_linear_contigs():

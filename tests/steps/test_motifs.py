@@ -134,6 +134,32 @@ def test_a_fasta_of_another_genome_is_refused(motif_run, trained, capsys):
     assert not (motif_run / "bad").exists()
 
 
+def test_a_genome_with_too_few_controls_is_accounted_for_not_fatal(motif_run, trained):
+    """A genome whose attention files hold one control (a small contig crowded with predicted sites): its heads get
+    rows without peak or motif, the reason is in motifs.json and a warning, and the other genome is analysed as ever."""
+    from pygenome.io.attention import load_attention, save_attention
+
+    full = load_attention(motif_run / "predict" / "g.attention.npz")
+    keep = (full.queries["query"] == "site").to_numpy(copy=True)
+    keep[np.flatnonzero(~keep)[0]] = True
+    save_attention(motif_run / "crowded.attention.npz", full.weights[keep], full.queries[keep], full.meta)
+    with pytest.warns(UserWarning, match="genome crowded: .* 1 controls .* fewer than 2 of each"):
+        assert main(["motifs", "--genome", "g", str(trained["fasta"]), str(motif_run / "predict" / "g.attention.npz"),
+                     "--genome", "crowded", str(trained["fasta"]), str(motif_run / "crowded.attention.npz"),
+                     "--database", str(motif_run / "known.meme"), "--decoy", str(DECOY), "--outdir",
+                     str(motif_run / "crowded"), "--prefix", "m", "--quiet"]) == 0
+    summary = json.loads((motif_run / "crowded" / "m.motifs.json").read_text())
+    assert list(summary["genomes_without_profiles"]) == ["crowded"]
+    heads = pd.read_csv(motif_run / "crowded" / "m.heads.tsv", sep="\t")
+    crowded = heads[heads.genome == "crowded"]
+    n_heads = full.weights.shape[1] * full.weights.shape[2]
+    assert len(crowded) == n_heads and crowded["peak"].isna().all() and (crowded["controls"] == 1).all()
+    alone = pd.read_csv(motif_run / "a" / "m.heads.tsv", sep="\t")
+    pd.testing.assert_frame_equal(heads[heads.genome == "g"].drop(columns="q_value").reset_index(drop=True),
+                                  alone[alone.genome == "g"].drop(columns="q_value").reset_index(drop=True),
+                                  check_dtype=False)
+
+
 def test_the_report_sets_attribution_motifs_beside_the_heads_that_agree(motif_run, trained):
     assert main(["attribute", "--model", str(trained["folder"] / "model"), "--fasta", str(trained["fasta"]),
                  "--topology", "circular", "--sites", str(trained["labels"]), "--max-sites", "40", "--method",

@@ -135,6 +135,24 @@ def test_attention_at_labelled_sites_and_bit_identical_reruns(tmp_path, trained)
         np.testing.assert_allclose(attention.astype(np.float32).sum(-1), 1, atol=5e-3)
 
 
+def test_a_small_contig_crowded_with_sites_gets_the_controls_there_is_room_for(tmp_path, trained, capsys):
+    sequence = "".join(trained["fasta"].read_text().split("\n")[1:])[:2000]
+    fasta = tmp_path / "plasmid.fa"
+    fasta.write_text(">plasmid\n" + sequence + "\n")
+    positions = np.arange(100, 2000, 210)  # on both strands: each rules out 201 of the 2,000 places on its strand
+    crowded = pd.DataFrame({"contig": "plasmid", "position": np.repeat(positions, 2), "strand": ["+", "-"] * 10})
+    bed = write_sites(tmp_path / "crowded.bed", crowded)
+    room = 2 * int((np.abs(np.arange(2000)[:, None] - positions).min(1) > 100).sum())
+    with pytest.warns(UserWarning, match=f"room for {room} attention controls .* not 500"):
+        assert predict_cli(trained, fasta, tmp_path / "default", "--attention-sites", bed) == 0
+    with np.load(tmp_path / "default" / "p.attention.npz") as archive:
+        assert (archive["query"] == "control").sum() == room and (archive["query"] == "site").sum() == 20
+    assert predict_cli(trained, fasta, tmp_path / "asked", "--attention-sites", bed, "--attention-controls",
+                       2000) == 2  # a number asked for that does not fit stays an error
+    assert "ask for fewer with --attention-controls" in capsys.readouterr().err
+    assert not (tmp_path / "asked").exists() or not any((tmp_path / "asked").iterdir())
+
+
 def test_site_calling_rules():
     genome = {"path": "g.fa", "checksum": "x", "contigs": [{"name": "c", "length": 100, "circular": False}]}
     values = np.zeros((2, 100), dtype=np.float32)

@@ -24,11 +24,11 @@ Sections, each shown when its input is given:
 
 Each model and evaluation has its own subsection, titled by its folder's name and its genomes.
 
-Images are PNG or SVG data: URIs and the CSS (``report.css``) is inline; the page's one script (``check.js``) is
-inline and only records, on ``<body>``, how many images loaded, whether the page fits its width and how many of the
-tables that must fit their section (class ``fit``: the survey's) do not (for headless checks). Nothing is fetched.
-The same inputs give the same bytes: the page holds no time but those in its inputs, and figures are PNGs without
-matplotlib's version in them.
+Images are PNG or SVG data: URIs and the CSS (``templates/report.css.j2``) is inline; the page's one script
+(``check.js``) is inline and only records, on ``<body>``, how many images loaded, whether the page fits its width and
+how many of the tables that must fit their section (class ``fit``: the survey's) do not (for headless checks).
+Nothing is fetched. The same inputs give the same bytes: the page holds no time but those in its inputs, and figures
+are PNGs without matplotlib's version in them.
 
 The package: :mod:`.read` reads the inputs through :mod:`pygenome.io`, :mod:`.sections` says what each section
 shows, :mod:`.figures` draws the report's own figures and :mod:`.page` renders the Jinja templates of

@@ -1,5 +1,5 @@
 """The page rendered from the Jinja templates of ``templates/`` (autoescaped: every text from the inputs reaches the
-page escaped), with ``report.css`` and ``check.js`` inlined, all read as package data through
+page escaped), with the CSS of ``templates/report.css.j2`` and ``check.js`` inlined, all read as package data through
 :mod:`importlib.resources` so that an installed package finds them.
 
 Templates are indented for reading; each line is read without its indentation and line break, so the page has no
@@ -55,8 +55,11 @@ def _settings(mapping: dict) -> list[dict]:
     return [{"setting": key, "value": value} for key, value in mapping.items()]
 
 
+CARD_WIDTHS = (800, 1000, 1200)  # px: the viewport widths below which a wide table may become a card per row
+
+
 def _resource(name: str) -> str:
-    """A file of this package's data (``report.css``, ``templates/page.html.j2``…)."""
+    """A file of this package's data (``check.js``, ``templates/page.html.j2``…)."""
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
@@ -81,4 +84,5 @@ def render(title: str, description: str, sections: list[dict]) -> str:
     ``title``, ``description`` and links to the sections."""
     return _environment().get_template("page.html.j2").render(
         title=title, description=description, sections=sections, version=__version__,
-        css=Markup(_resource("report.css")), script=Markup(_resource("check.js")))
+        css=Markup(_environment().get_template("report.css.j2").render(card_widths=(None, *CARD_WIDTHS))),
+        script=Markup(_resource("check.js")))

@@ -14,7 +14,7 @@ from pygenome.interpret.recurrence import aligned_similarity
 from pygenome.io.motifs import probabilities
 from pygenome.model.splits import SETS
 from pygenome.steps.report.figures import curves_figure, file_image, profiles_figure, training_figure
-from pygenome.steps.report.page import text
+from pygenome.steps.report.page import CARD_WIDTHS, text
 from pygenome.steps.report.read import sha256
 
 MIN_AGREEMENT_OVERLAP = 3  # nt an attribution motif and a head motif must share to be compared
@@ -196,7 +196,7 @@ def _cards_class(groups: int) -> str:
     its section): the table's columns need about 640 px and 120 px per group (measured in Chromium, with room for
     longer names and numbers), the page 90 px around them."""
     needed = 640 + 120 * groups + 90
-    return next((f"cards-{width}" for width in (800, 1000, 1200) if needed <= width), "cards-always")
+    return next((f"cards-{width}" for width in CARD_WIDTHS if needed <= width), "cards-always")
 
 
 # Inputs ---------------------------------------------------------------------------------------------------------
