@@ -40,7 +40,9 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # passed on to the r
 
 
 def run(samplesheet, outdir, params: Params = Params(), progress: bool = True, say=print) -> list[dict]:
-    """Run (or resume) the pipeline; returns one record per task: ``key``, ``status`` (ran, skipped), seconds."""
+    """Run (or resume) the pipeline; returns one record per task: ``key``, ``status`` (ran, skipped), ``seconds`` and
+    ``peak_rss_mb`` (the task process's peak resident memory in MiB, its waited-for children included; None when
+    skipped)."""
     samples = read_samplesheet(samplesheet)
     outdir = Path(outdir).resolve()
     contigs = {sample.id: [c.name for c in read_genome(sample.fasta, sample.topology).contigs] for sample in samples}
@@ -66,7 +68,7 @@ def _run(tasks, samplesheet, outdir: Path, record: Path, params: Params, progres
                                                                                          task.outputs)):
             _write_stamp(stamp_path, identity)  # (a task that finished before its stamp was written: now stamped)
             started_path.unlink(missing_ok=True)
-            done.append({"key": task.key, "status": "skipped", "seconds": 0.0})
+            done.append({"key": task.key, "status": "skipped", "seconds": 0.0, "peak_rss_mb": None})
             say(f"[{number}/{len(tasks)}] {task.key}: done before, skipped")
             continue
         argv = list(task.argv)
@@ -89,7 +91,7 @@ def _run(tasks, samplesheet, outdir: Path, record: Path, params: Params, progres
         start = time.perf_counter()
         if not progress and task.progress_bar:
             argv.append("--quiet")
-        returncode = _run_task([sys.executable, "-m", "pygenome", *argv])
+        returncode, peak_rss_mb = _run_task([sys.executable, "-m", "pygenome", *argv])
         if returncode != 0:
             raise InputError(f"the task {task.key} failed (pygenome {' '.join(task.argv)}); fix what its error says "
                              "and run again: finished tasks are kept")
@@ -100,16 +102,18 @@ def _run(tasks, samplesheet, outdir: Path, record: Path, params: Params, progres
         started_path.unlink()
         hashes.save()
         seconds = time.perf_counter() - start
-        done.append({"key": task.key, "status": "ran", "seconds": round(seconds, 1)})
+        done.append({"key": task.key, "status": "ran", "seconds": round(seconds, 1), "peak_rss_mb": peak_rss_mb})
         say(f"[{number}/{len(tasks)}] {task.key}: done in {seconds:.1f} s")
     with atomic_outputs(record / "tasks.json") as (temp,):
         write_json(temp, done, indent=1)
     return done
 
 
-def _run_task(command: list[str]) -> int:
+def _run_task(command: list[str]) -> tuple[int, float | None]:
     """Run a task in a process group of its own that dies with this process (Linux) and receives the signals of
-    :data:`FORWARDED` sent to this one; after such a signal, raise :class:`Stopped` once the task has ended."""
+    :data:`FORWARDED` sent to this one; after such a signal, raise :class:`Stopped` once the task has ended. Returns
+    the exit status and the task's peak resident memory in MiB (``ru_maxrss`` of ``wait4``: the process and the
+    children it waited for; None where ``wait4`` is missing)."""
     task = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
     received = []
 
@@ -121,13 +125,24 @@ def _run_task(command: list[str]) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED} if main_thread else {}
     try:
-        returncode = task.wait()
+        returncode, peak_rss_mb = _wait(task)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if received:
         raise Stopped(received[0])
-    return returncode
+    return returncode, peak_rss_mb
+
+
+def _wait(task: subprocess.Popen) -> tuple[int, float | None]:
+    """Wait for ``task`` (retried through signals, PEP 475) and reap it with its resource usage; where the process
+    cannot be waited for that way (no ``wait4``, or reaped elsewhere: SIGCHLD ignored), as :meth:`Popen.wait` does."""
+    try:
+        _, status, usage = os.wait4(task.pid, 0)
+    except (AttributeError, ChildProcessError):
+        return task.wait(), None
+    task.returncode = os.waitstatus_to_exitcode(status)
+    return task.returncode, round(usage.ru_maxrss / 1024, 1)  # kilobytes on Linux
 
 
 def _die_with_parent() -> None:

@@ -24,7 +24,7 @@ from pygenome.io.genome import read_genome
 from pygenome.io.samplesheet import read_samplesheet
 from pygenome.io.sites import fraction_near, read_sites_bed
 from pygenome.pipeline.plan import read_params
-from pygenome.pipeline.run import run
+from pygenome.pipeline.run import _run_task, run
 from tests.conftest import write_planted_database
 
 TRAINING = {"n_layers": 2, "n_heads": 4, "d_model": 16, "d_head": 8, "context": 64, "steps": 1000, "batch_size": 8,
@@ -93,6 +93,22 @@ def test_every_output_exists_parses_and_holds_the_planted_answer(survey):
     assert "Recurring motifs" in page and "Model and baseline" in page
     params = json.loads((results / "pipeline" / "params.json").read_text())
     assert params["training"]["steps"] == 1000 and params["model_scope"] == "per_genome"
+
+
+def test_tasks_json_records_each_tasks_seconds_and_peak_memory(survey):
+    recorded = json.loads((survey["results"] / "pipeline" / "tasks.json").read_text())
+    assert [t["key"] for t in recorded] == [t["key"] for t in survey["tasks"]]
+    for task in recorded:  # a pygenome process imports numpy and pandas at least: tens of MiB; none needs GBs here
+        assert task["seconds"] > 0 and 30 < task["peak_rss_mb"] < 4000, task
+
+
+def test_a_tasks_peak_memory_is_its_own(tmp_path):
+    """wait4's ru_maxrss: the task's peak resident memory (here 300 MiB touched), not the run's."""
+    touch = "x = bytearray(300 * 2**20); x[::4096] = bytes(len(x[::4096])); x[::4096] = b'1' * len(x[::4096])"
+    returncode, peak = _run_task([sys.executable, "-c", touch])
+    assert returncode == 0 and 300 <= peak < 600
+    returncode, peak = _run_task([sys.executable, "-c", "raise SystemExit(3)"])
+    assert returncode == 3 and peak < 300
 
 
 def test_a_second_run_skips_everything_and_a_changed_parameter_reruns_what_depends_on_it(survey):
