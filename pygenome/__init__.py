@@ -31,10 +31,12 @@ _API = {  # name → the module that defines it
     "predict": "pygenome.steps.predict", "baseline": "pygenome.steps.baseline", "evaluate": "pygenome.steps.evaluate",
     "motifs": "pygenome.steps.motifs", "attribute": "pygenome.steps.attribute", "gia": "pygenome.steps.gia",
     "filters": "pygenome.steps.filters", "survey": "pygenome.steps.survey", "report": "pygenome.steps.report",
+    "classify": "pygenome.steps.classify",
     "run": "pygenome.pipeline.run",
     "read_params": "pygenome.pipeline.plan", "demo": "pygenome.pipeline.demo",
     # the readers
     "read_genome": "pygenome.io.genome", "load_track": "pygenome.io.tracks", "read_sites_bed": "pygenome.io.sites",
+    "read_annotation": "pygenome.io.annotation",
     "load_attention": "pygenome.io.attention", "read_motifs": "pygenome.io.motifs",
     "read_samplesheet": "pygenome.io.samplesheet", "read_record": "pygenome.io.model_store",
     "load_model": "pygenome.model", "GenomeInput": "pygenome.model.windows",

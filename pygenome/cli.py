@@ -25,8 +25,9 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-FASTA_HELP = "genome FASTA (plain, gzip or bgzip)"
-TOPOLOGY_HELP = "contig topology; auto: circular where the FASTA header says [topology=circular]"
+FASTA_HELP = "genome FASTA (plain, gzip or bgzip), or GenBank (.gbff, plain or gzip)"
+TOPOLOGY_HELP = ("contig topology; auto: circular where the FASTA header says [topology=circular] or the GenBank LOCUS "
+                 "line says circular")
 
 
 def _genome_options(parser, contigs: str | None = None, fasta_help: str = FASTA_HELP) -> None:
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gia(steps)
     _add_filters(steps)
     _add_baseline(steps)
+    _add_classify(steps)
     _add_motifs(steps)
     _add_survey(steps)
     _add_report(steps)
@@ -426,6 +428,48 @@ def _run_baseline(args) -> None:
 
     baseline(args.fasta, args.outdir, args.prefix, topology=args.topology, motif=args.motif,
              motif_name=args.motif_name, offsets=args.offsets)
+
+
+def _add_classify(steps) -> None:
+    parser = steps.add_parser(
+        "classify", help="sites + the genome's genes → each site's class (primary, secondary, internal, antisense, "
+                         "orphan), gene, product and 5' UTR",
+        description="Class transcription start sites by the genes of the genome's annotation as TSSpredator does: "
+                    "primary (the strongest site at most --utr-length nt upstream of a gene on its strand), "
+                    "secondary (the others there), internal (inside a gene on its strand), antisense (on the other "
+                    "strand, inside a gene or within --antisense-distance nt of it), orphan (none of these); "
+                    "leaderless sites (a 5' UTR of 5 nt or less) flagged. Writes <prefix>.sites.tsv, "
+                    "<prefix>.sites.bed (the class and gene in the name column) and <prefix>.classes.json (counts "
+                    "per class; with --known, the precision of each class against the known sites).",
+        formatter_class=_Formatter)
+    _genome_options(parser)
+    parser.add_argument("--annotation", help="the genome's genes: GFF3 or GenBank, plain or gzip (default: --fasta, "
+                                             "when it is a GenBank file)")
+    parser.add_argument("--sites", required=True, nargs="+", metavar="SOURCE",
+                        help="the sites to class: BED files (e.g. predict's <prefix>.predicted.bed of each contig) or "
+                             "a label track")
+    parser.add_argument("--known", help="known sites (BED or label track): each class's precision against them")
+    parser.add_argument("--utr-length", type=int, default=300, metavar="NT",
+                        help="the most nt upstream of a gene's start for a primary or secondary site")
+    parser.add_argument("--antisense-distance", type=int, default=100, metavar="NT",
+                        help="the most nt beyond a gene on the other strand for an antisense site")
+    parser.add_argument("--distance", type=int, default=10, metavar="NT",
+                        help="the most nt between a site and a known site that it is")
+    _output_options(parser, "output file name prefix, e.g. the genome id")
+    parser.set_defaults(func=_run_classify)
+
+
+def _run_classify(args) -> None:
+    from pygenome.steps.classify import classify
+
+    summary = classify(args.fasta, args.sites, args.outdir, args.prefix, annotation=args.annotation,
+                       topology=args.topology, known=args.known, utr_length=args.utr_length,
+                       antisense_distance=args.antisense_distance, distance=args.distance)
+    counts = ", ".join(f"{summary['class'][name]:,} {name}" for name in summary["class"])
+    precision = summary.get("precision", {}).get("all", {}).get("precision")
+    known = "" if precision is None else f"; {precision:.1%} near a known site"
+    print(f"pygenome classify: {summary['sites']:,} sites against {summary['genes']:,} genes: {counts}; "
+          f"{summary['leaderless']:,} leaderless{known}")
 
 
 def _add_motifs(steps) -> None:

@@ -58,4 +58,4 @@ def test_every_module_has_a_layer_and_the_tree_is_the_architecture():
         "*/__init__.py")}  # a step is a module or a package
     assert steps - {"__init__"} == {
         "label", "train", "predict", "baseline", "evaluate", "motifs", "attribute", "gia", "filters", "report",
-        "survey"}
+        "survey", "classify"}

@@ -1,4 +1,5 @@
-"""Genomes: FASTA → contigs (name, length, topology, checksum), integer encoding, reverse complement, windows.
+"""Genomes: FASTA or GenBank → contigs (name, length, topology, checksum), integer encoding, reverse complement,
+windows.
 
 Sequences are held as ``uint8`` code arrays: A=0, C=1, G=2, T=3 and N=4. Lower-case (soft-masked) letters are read as
 upper-case, U as T, and every IUPAC ambiguity code (R Y S W K M B D H V N) becomes N; any other character is an error
@@ -16,6 +17,7 @@ import numpy as np
 import pysam
 
 from pygenome.errors import InputError
+from pygenome.io.annotation import is_genbank, read_genbank
 
 N_CODE = 4
 TOPOLOGIES = ("auto", "circular", "linear")
@@ -119,16 +121,19 @@ def windows(codes: np.ndarray, starts, length: int, circular: bool, fill=N_CODE)
 
 
 def read_genome(path: str | Path, topology: str = "auto") -> Genome:
-    """Read a FASTA file (plain, gzip or bgzip) into a :class:`Genome`.
+    """Read a FASTA file (plain, gzip or bgzip), or a GenBank flat file (its records' sequences), into a
+    :class:`Genome`.
 
-    ``topology`` is ``"circular"`` or ``"linear"`` for every contig, or ``"auto"``: circular where the header says
-    ``[topology=circular]`` (as NCBI writes it), linear otherwise.
+    ``topology`` is ``"circular"`` or ``"linear"`` for every contig, or ``"auto"``: circular where the FASTA header
+    says ``[topology=circular]`` (as NCBI writes it) or the GenBank LOCUS line says circular, linear otherwise.
     """
     if topology not in TOPOLOGIES:
         raise InputError(f"topology must be one of {', '.join(TOPOLOGIES)}, not {topology!r}")
     path = str(path)
     if not Path(path).is_file():
         raise InputError(f"{path}: genome FASTA not found")
+    if is_genbank(path):
+        return _genbank_genome(path, topology)
     contigs, codes, untagged = [], {}, []
     try:
         with pysam.FastxFile(path) as fasta:
@@ -152,6 +157,25 @@ def read_genome(path: str | Path, topology: str = "auto") -> Genome:
                          "file? A truncated download gives this too") from error
     if not contigs:
         raise InputError(f"{path}: no FASTA records; a genome FASTA starts with a '>name' header line")
+    return Genome(path, tuple(contigs), codes, tuple(untagged))
+
+
+def _genbank_genome(path: str, topology: str) -> Genome:
+    """A GenBank file's genome: a contig per record, named by its accession.version (the FASTA name NCBI gives)."""
+    contigs, codes, untagged = [], {}, []
+    for number, record in enumerate(read_genbank(path), start=1):
+        where = f"{path}: record {number} ({record.id!r})"
+        if record.id in codes:
+            raise InputError(f"{where}: duplicate contig name; every GenBank record needs a unique accession")
+        sequence = str(record.seq)
+        if not sequence:
+            raise InputError(f"{where}: empty sequence; remove the record or give it its sequence")
+        codes[record.id] = encode(sequence, where)
+        stated = record.annotations.get("topology")
+        if topology == "auto" and stated not in ("circular", "linear"):
+            untagged.append(record.id)
+        circular = topology == "circular" or (topology == "auto" and stated == "circular")
+        contigs.append(Contig(record.id, len(sequence), circular, hashlib.md5(sequence.upper().encode()).hexdigest()))
     return Genome(path, tuple(contigs), codes, tuple(untagged))
 
 

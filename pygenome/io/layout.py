@@ -6,8 +6,8 @@ module's ``emit:`` name, its ``pattern`` the file name with ``{prefix}`` where t
 
 A step writes either files named ``<prefix>.<suffix>`` (label, predict, baseline, motifs, survey) or a folder of
 fixed names (train, evaluate: the folder is the module's one output); report writes one page. The steps run on their
-own, not by the pipeline (attribute, gia, filters), write ``<prefix>.<suffix>`` files too; the attribute step's
-``*`` is each attribution method.
+own, not by the pipeline (attribute, gia, filters, classify), write ``<prefix>.<suffix>`` files too; the attribute
+step's ``*`` is each attribution method.
 """
 
 from __future__ import annotations
@@ -60,12 +60,14 @@ GIA = (Output("effects", "{prefix}.gia.tsv"), Output("summary", "{prefix}.gia.js
        Output("figure", "{prefix}.gia.png"))
 FILTERS = (Output("meme", "{prefix}.filters.meme"), Output("filters", "{prefix}.filters.tsv"),
            Output("summary", "{prefix}.filters.json"), Output("figures", "{prefix}.filters.figures"))
+CLASSIFY = (Output("table", "{prefix}.sites.tsv"), Output("bed", "{prefix}.sites.bed"),
+            Output("summary", "{prefix}.classes.json"))
 SURVEY = (Output("table", "{prefix}.tsv"), Output("motifs", "{prefix}.motifs.tsv"),
           Output("summary", "{prefix}.json"), Output("figures", "{prefix}.figures"))
 
 STEPS = {"label": LABEL, "train": TRAIN, "predict": PREDICT, "baseline": BASELINE, "evaluate": EVALUATE,
          "motifs": MOTIFS, "survey": SURVEY, "report": REPORT}  # the pipeline's
-STANDALONE = {"attribute": ATTRIBUTE, "gia": GIA, "filters": FILTERS}
+STANDALONE = {"attribute": ATTRIBUTE, "gia": GIA, "filters": FILTERS, "classify": CLASSIFY}
 FOLDER_STEPS = ("train", "evaluate")  # their Nextflow module emits the folder, named by the prefix
 
 # The Nextflow processes' names and the step each runs
