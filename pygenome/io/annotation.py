@@ -14,57 +14,16 @@ record, stops at ``##FASTA``, and needs nothing but the standard library.
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from urllib.parse import unquote
 
 import pandas as pd
 
 from pygenome.errors import InputError
+from pygenome.io.genome import is_genbank, open_text, read_genbank
 
 GENE_COLUMNS = ["contig", "start", "end", "strand", "locus_tag", "gene", "type", "product"]
 PRODUCTS = ("CDS", "tRNA", "rRNA", "ncRNA", "tmRNA", "misc_RNA", "RNase_P_RNA", "SRP_RNA", "antisense_RNA")
-GENBANK_SUFFIXES = (".gb", ".gbk", ".gbff", ".genbank")
-
-
-def open_text(path):
-    """``path`` opened as text, gunzipped when it starts with gzip's magic bytes."""
-    with open(path, "rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt") if gzipped else open(path)
-
-
-def is_genbank(path) -> bool:
-    """Whether ``path`` is a GenBank flat file (plain or gzip): its first line that is not blank starts with LOCUS."""
-    try:
-        with open_text(path) as handle:
-            for line in handle:
-                if line.strip():
-                    return line.startswith("LOCUS")
-    except (OSError, UnicodeDecodeError, EOFError):
-        return False
-    return False
-
-
-def read_genbank(path) -> list:
-    """The records (Biopython ``SeqRecord``) of a GenBank file, each with its sequence."""
-    from Bio import SeqIO
-
-    try:
-        with open_text(path) as handle:
-            records = list(SeqIO.parse(handle, "genbank"))
-    except (OSError, ValueError, EOFError) as error:
-        raise InputError(f"{path}: cannot read as GenBank ({error}); is it a whole GenBank flat file (.gbff)?") \
-            from error
-    if not records:
-        raise InputError(f"{path}: no GenBank records; a record starts with a LOCUS line")
-    for number, record in enumerate(records, start=1):
-        try:
-            bytes(record.seq)
-        except Exception as error:  # Biopython's UndefinedSequenceError: a record without ORIGIN
-            raise InputError(f"{path}: record {number} ({record.id}) has no sequence; download the GenBank file "
-                             "with its sequence (NCBI: 'GenBank (full)' / gbwithparts)") from error
-    return records
 
 
 def read_annotation(path, genome) -> pd.DataFrame:

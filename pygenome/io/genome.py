@@ -8,6 +8,7 @@ that names the file, the record and the position. Coordinates are 0-based.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -17,7 +18,6 @@ import numpy as np
 import pysam
 
 from pygenome.errors import InputError
-from pygenome.io.annotation import is_genbank, read_genbank
 
 N_CODE = 4
 TOPOLOGIES = ("auto", "circular", "linear")
@@ -158,6 +158,46 @@ def read_genome(path: str | Path, topology: str = "auto") -> Genome:
     if not contigs:
         raise InputError(f"{path}: no FASTA records; a genome FASTA starts with a '>name' header line")
     return Genome(path, tuple(contigs), codes, tuple(untagged))
+
+
+def open_text(path):
+    """``path`` opened as text, gunzipped when it starts with gzip's magic bytes."""
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rt") if gzipped else open(path)
+
+
+def is_genbank(path) -> bool:
+    """Whether ``path`` is a GenBank flat file (plain or gzip): its first line that is not blank starts with LOCUS."""
+    try:
+        with open_text(path) as handle:
+            for line in handle:
+                if line.strip():
+                    return line.startswith("LOCUS")
+    except (OSError, UnicodeDecodeError, EOFError):
+        return False
+    return False
+
+
+def read_genbank(path) -> list:
+    """The records (Biopython ``SeqRecord``) of a GenBank file, each with its sequence."""
+    from Bio import SeqIO
+
+    try:
+        with open_text(path) as handle:
+            records = list(SeqIO.parse(handle, "genbank"))
+    except (OSError, ValueError, EOFError) as error:
+        raise InputError(f"{path}: cannot read as GenBank ({error}); is it a whole GenBank flat file (.gbff)?") \
+            from error
+    if not records:
+        raise InputError(f"{path}: no GenBank records; a record starts with a LOCUS line")
+    for number, record in enumerate(records, start=1):
+        try:
+            bytes(record.seq)
+        except Exception as error:  # Biopython's UndefinedSequenceError: a record without ORIGIN
+            raise InputError(f"{path}: record {number} ({record.id}) has no sequence; download the GenBank file "
+                             "with its sequence (NCBI: 'GenBank (full)' / gbwithparts)") from error
+    return records
 
 
 def _genbank_genome(path: str, topology: str) -> Genome:

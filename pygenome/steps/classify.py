@@ -32,8 +32,8 @@ from pygenome.interpret.site_classes import (
     class_counts,
     classify_sites,
 )
-from pygenome.io.annotation import is_genbank, read_annotation
-from pygenome.io.genome import read_genome
+from pygenome.io.annotation import gff_topology, read_annotation
+from pygenome.io.genome import is_genbank, read_genome
 from pygenome.io.layout import output
 from pygenome.io.outputs import atomic_outputs, write_json
 from pygenome.io.sites import distance_to_nearest, query_sites, sort_sites
@@ -55,6 +55,10 @@ def classify(fasta, sites, outdir, prefix: str, annotation=None, topology: str =
     if utr_length < 0 or antisense_distance < 0 or distance < 0:
         raise InputError("the UTR length, the antisense distance and the match distance must be 0 or more")
     genome = read_genome(fasta, topology)
+    if topology == "auto" and genome.untagged and not is_genbank(annotation):  # NCBI's GFF3 says Is_circular=true
+        stated = gff_topology(annotation)
+        if all(stated.get(contig.name) for contig in genome.contigs):
+            genome = read_genome(fasta, "circular")
     genes = read_annotation(annotation, genome)
     names = [contig.name for contig in genome.contigs]
     sources = [sites] if isinstance(sites, (str, Path)) else list(sites)
@@ -64,7 +68,8 @@ def classify(fasta, sites, outdir, prefix: str, annotation=None, topology: str =
     queried = sort_sites(queried.drop_duplicates(["contig", "position", "strand"]), names)
     table = classify_sites(queried, genes, genome, utr_length, antisense_distance)
     table = table.reindex(columns=TABLE_COLUMNS)
-    summary = {"pygenome": __version__, "genes": len(genes), **class_counts(table), "parameters": {
+    summary = {"pygenome": __version__, "genes": len(genes), **class_counts(table),
+               "circular_contigs": [contig.name for contig in genome.contigs if contig.circular], "parameters": {
         "fasta": Path(fasta).name, "annotation": Path(annotation).name,
         "sites": [Path(source).name for source in sources], "topology": topology,
         "known": None if known is None else Path(known).name, "utr_length": utr_length,

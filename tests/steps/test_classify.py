@@ -99,6 +99,10 @@ def test_the_demo_tss_classes_agree_with_bedtools(tmp_path):
     """Linear (bedtools does not wrap): sites with a same-strand gene start 0-300 nt downstream (primary or
     secondary; one primary per such gene) from ``bedtools closest -s -D a -iu``, and sites on the other strand
     within 100 nt of a gene from ``bedtools window -w 100 -Sm``."""
+    assert main(["classify", "--fasta", str(DEMO / "NC_000913.3.fa.gz"), "--annotation",
+                 str(DEMO / "NC_000913.3.gff.gz"), "--sites", str(DEMO / "tss_thomason2015_dRNAseq.bed"), "--outdir", str(tmp_path), "--prefix",
+                 "auto"]) == 0  # the FASTA's header says no topology; the GFF3's region line Is_circular=true
+    assert json.loads((tmp_path / "auto.classes.json").read_text())["circular_contigs"] == ["NC_000913.3"]
     assert main(["classify", "--fasta", str(DEMO / "NC_000913.3.fa.gz"), "--topology", "linear", "--annotation",
                  str(DEMO / "NC_000913.3.gff.gz"), "--sites", str(DEMO / "tss_thomason2015_dRNAseq.bed"),
                  "--outdir", str(tmp_path), "--prefix", "ecoli"]) == 0
