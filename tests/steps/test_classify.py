@@ -101,7 +101,7 @@ def test_the_demo_tss_classes_agree_with_bedtools(tmp_path):
     within 100 nt of a gene from ``bedtools window -w 100 -Sm``."""
     assert main(["classify", "--fasta", str(DEMO / "NC_000913.3.fa.gz"), "--annotation",
                  str(DEMO / "NC_000913.3.gff.gz"), "--sites", str(DEMO / "tss_thomason2015_dRNAseq.bed"),
-                 "--outdir", str(tmp_path), "--prefix", "auto"]) == 0  # no topology in the FASTA; Is_circular in the GFF3
+                 "--outdir", str(tmp_path), "--prefix", "auto"]) == 0  # no topology in the FASTA, Is_circular in GFF
     assert json.loads((tmp_path / "auto.classes.json").read_text())["circular_contigs"] == ["NC_000913.3"]
     assert main(["classify", "--fasta", str(DEMO / "NC_000913.3.fa.gz"), "--topology", "linear", "--annotation",
                  str(DEMO / "NC_000913.3.gff.gz"), "--sites", str(DEMO / "tss_thomason2015_dRNAseq.bed"),
