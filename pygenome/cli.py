@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from pygenome import __version__
@@ -154,6 +155,11 @@ def _run_label(args) -> None:
           workers=1 if args.threads is None else args.threads, progress=not args.quiet)
     for warning in qc["warnings"]:
         print(f"pygenome label: warning: {warning}", file=sys.stderr)
+    sites = qc.get("sites", {})
+    sources = ", ".join(f"{count:,} {source}" for source, count in sites.get("by_source", {}).items())
+    reads = f"{qc['reads']['used']:,} reads used; " if "reads" in qc else ""
+    print(f"pygenome label: {reads}{sites.get('total', 0):,} sites ({sources or 'none'}) on {len(qc['contigs'])} "
+          f"contig{'s' * (len(qc['contigs']) != 1)} → {args.outdir / args.prefix}.labels.track.npz")
 
 
 def _add_export(steps) -> None:
@@ -174,6 +180,7 @@ def _run_export(args) -> None:
 
     args.outdir.mkdir(parents=True, exist_ok=True)
     export_track(load_track(args.track), args.outdir / args.prefix, args.format)
+    print(f"pygenome export: {args.format} of {Path(args.track).name} → {args.outdir / args.prefix}.*")
 
 
 def _add_train(steps) -> None:
@@ -208,8 +215,16 @@ def _run_train(args) -> None:
     overrides.update(setting_pairs(args.set))
     _torch_threads(args)
     model_config, train_config = configs(args.preset, overrides)
-    train([GenomeInput(*genome) for genome in args.genome], args.outdir, model_config, train_config,
-          resume=args.resume, device=args.device, progress=not args.quiet)
+    metrics = train([GenomeInput(*genome) for genome in args.genome], args.outdir, model_config, train_config,
+                    resume=args.resume, device=args.device, progress=not args.quiet)
+    if metrics:  # the process of rank 0, or the only one
+        best, test = metrics["best_validation"], metrics["test"]
+        tested = f"; test ROC AUC {test['roc_auc']:.3f}, PR AUC {test['pr_auc']:.4f}" if test else ""
+        calling = metrics["site_calling"] or {}
+        threshold = f"; sites called at {calling['min_score']:.3g}" if calling.get("min_score") is not None else ""
+        print(f"pygenome train: best at step {metrics['best_step']:,} of {metrics['steps']:,}: validation ROC AUC "
+              f"{best['validation_roc_auc']:.3f}, PR AUC {best['validation_pr_auc']:.4f}{tested}{threshold} → "
+              f"{args.outdir}")
 
 
 def _prefix(text: str) -> str:
@@ -256,11 +271,16 @@ def _run_predict(args) -> None:
     from pygenome.steps.predict import SiteCaller, predict
 
     _torch_threads(args)
-    predict(args.model, args.fasta, args.outdir, args.prefix, contigs=args.contigs, topology=args.topology,
-            caller=SiteCaller(args.call, args.min_score, args.distance, args.top_k),
-            attention_sites=args.attention_sites, attention_controls=args.attention_controls, seed=args.seed,
-            bedgraph=args.bedgraph, device=args.device,
-            precision=args.precision, batch_size=args.batch_size, progress=not args.quiet)
+    summary = predict(args.model, args.fasta, args.outdir, args.prefix, contigs=args.contigs, topology=args.topology,
+                      caller=SiteCaller(args.call, args.min_score, args.distance, args.top_k),
+                      attention_sites=args.attention_sites, attention_controls=args.attention_controls,
+                      seed=args.seed, bedgraph=args.bedgraph, device=args.device, precision=args.precision,
+                      batch_size=args.batch_size, progress=not args.quiet)
+    attention = (f"; attention at {summary['attention_sites']:,} sites and {summary['attention_controls']:,} controls"
+                 if "attention_sites" in summary else "")
+    print(f"pygenome predict: {len(summary['contigs'])} contig{'s' * (len(summary['contigs']) != 1)} on "
+          f"{summary['device']}, {summary['sites_called']:,} sites called at score ≥ {summary['min_score']:.3g}"
+          f"{attention} → {args.outdir / args.prefix}.*")
 
 
 def _add_evaluate(steps) -> None:
@@ -288,8 +308,13 @@ def _add_evaluate(steps) -> None:
 def _run_evaluate(args) -> None:
     from pygenome.steps.evaluate import evaluate
 
-    evaluate(args.model, args.predictions, args.labels, args.outdir, which=args.which, tolerance=args.tolerance,
-             distance=args.distance, baseline=args.baseline)
+    figures = evaluate(args.model, args.predictions, args.labels, args.outdir, which=args.which,
+                       tolerance=args.tolerance, distance=args.distance, baseline=args.baseline)
+    overall, scan = figures["overall"], figures.get("baseline", {}).get("overall")
+    beside = f"; the scan beside it: ROC AUC {scan['roc_auc']:.3f}, PR AUC {scan['pr_auc']:.4f}" if scan else ""
+    print(f"pygenome evaluate: {len(figures['genomes'])} genome{'s' * (len(figures['genomes']) != 1)}, "
+          f"{overall['positions']:,} positions: ROC AUC {overall['roc_auc']:.3f}, PR AUC {overall['pr_auc']:.4f}"
+          f"{beside} → {args.outdir}")
 
 
 def _add_attribute(steps) -> None:
@@ -426,8 +451,9 @@ def _add_baseline(steps) -> None:
 def _run_baseline(args) -> None:
     from pygenome.steps.baseline import baseline
 
-    baseline(args.fasta, args.outdir, args.prefix, topology=args.topology, motif=args.motif,
-             motif_name=args.motif_name, offsets=args.offsets)
+    path = baseline(args.fasta, args.outdir, args.prefix, topology=args.topology, motif=args.motif,
+                    motif_name=args.motif_name, offsets=args.offsets)
+    print(f"pygenome baseline: → {path}")
 
 
 def _add_classify(steps) -> None:
@@ -570,6 +596,8 @@ def _add_report(steps) -> None:
     parser.add_argument("--survey", type=Path, metavar="DIR",
                         help="an output folder of pygenome survey (with --survey-prefix); its section comes first")
     parser.add_argument("--survey-prefix", metavar="PREFIX", help="the prefix of the files in the --survey folder")
+    parser.add_argument("--classes", nargs="+", default=[], type=Path, metavar="CLASSES_JSON",
+                        help="<prefix>.classes.json files of pygenome classify (the prefix names each set of sites)")
     parser.set_defaults(func=_run_report)
 
 
@@ -581,7 +609,8 @@ def _run_report(args) -> None:
     report(page, title=args.title, description=args.description, label_qc=args.label_qc, model_dirs=args.model,
            evaluation_dirs=args.evaluation, motifs_dir=args.motifs, motifs_prefix=args.motifs_prefix,
            attribution_dir=args.attribution, attribution_prefix=args.attribution_prefix, survey_dir=args.survey,
-           survey_prefix=args.survey_prefix)
+           survey_prefix=args.survey_prefix, classes=args.classes)
+    print(f"pygenome report: → {page}")
 
 
 def _add_run(steps) -> None:
@@ -655,12 +684,27 @@ def _run_demo(args) -> None:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        args.func(args)
-    except InputError as error:
-        print(f"pygenome {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except Stopped as stopped:
-        print(f"pygenome {args.command}: {stopped}", file=sys.stderr)
-        return 128 + stopped.signum
+    with warnings.catch_warnings():  # the warnings' display is the command's while it runs, and restored after
+        warnings.showwarning = _warning_line(args.command)
+        try:
+            args.func(args)
+        except InputError as error:
+            print(f"pygenome {args.command}: error: {error}", file=sys.stderr)
+            return 2
+        except Stopped as stopped:
+            print(f"pygenome {args.command}: {stopped}", file=sys.stderr)
+            return 128 + stopped.signum
     return 0
+
+
+def _warning_line(command: str):
+    """``warnings.showwarning`` as one line on stderr, ``pygenome <command>: warning: <message>``, a library's with
+    its name (``warning (memelite): …``), never the source line that raised it."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        parts = Path(filename).parts
+        library = next((parts[i + 1] for i in range(len(parts) - 1) if parts[i] in ("site-packages", "dist-packages")),
+                       None)
+        origin = "" if library in (None, "pygenome") else f" ({library.removesuffix('.py')})"
+        text = " ".join(str(message).split())
+        print(f"pygenome {command}: warning{origin}: {text}", file=file or sys.stderr)
+    return show

@@ -238,12 +238,14 @@ SAMPLESHEET_FUNCTIONS = functions(UTILS, "resolvedRow", "resolvedFile", "indexOf
 
 
 def schema_rows(sheet: Path) -> list[list]:
-    """The rows of a samplesheet as nf-schema's samplesheetToList gives them: [meta, fasta, bam, control_bam, sites]
+    """The rows of a samplesheet as nf-schema's samplesheetToList gives them: [meta, fasta, bam, control_bam, sites,
+    annotation]
     with the schema's meta fields in meta, the other values as text and [] where empty."""
     with open(sheet, newline="") as handle:
         records = list(csv.DictReader(handle))
     return [[{key: record[key] for key in ("id", "topology") if record.get(key)},
-             *(record.get(column) or [] for column in ("fasta", "bam", "control_bam", "sites"))] for record in records]
+             *(record.get(column) or [] for column in ("fasta", "bam", "control_bam", "sites", "annotation"))]
+            for record in records]
 
 
 def resolve_rows(sheet_uri: str, rows: list[list]) -> list:
@@ -286,7 +288,8 @@ def test_samplesheet_paths_resolve_from_the_sheets_folder_locally_and_on_another
     local = resolve_rows(str(sheet), schema_rows(sheet))
     assert local[0] == [{"id": "alpha", "topology": "circular", "index": 0},
                         str(tmp_path / "run" / "sheets" / "../fasta/alpha.fa"),
-                        str(sheet.parent / "alpha.tex_plus.bam"), str(sheet.parent / "alpha.tex_plus.bai"), [], [], []]
+                        str(sheet.parent / "alpha.tex_plus.bam"), str(sheet.parent / "alpha.tex_plus.bai"), [], [], [],
+                        []]
     assert local[1][0] == {"id": "beta", "topology": "auto", "index": 1}
     assert local[1][1] == str(data / "beta.fa") and local[1][6] == str(sheet.parent / "beta.bed")
 
@@ -538,14 +541,16 @@ def replay_pipeline(folder: Path, rows: list, scope: str, params: dict, model: P
     rows = with_models(rows, scope, model.name if model else "")
     samples = [meta for meta, *_ in rows]
     labelled = [meta for meta in samples if meta["labelled"]]
-    files = {meta["id"]: dict(zip(("fasta", "bam", "bam_index", "control_bam", "control_index", "sites"), rest))
-             for meta, *rest in rows}
+    files = {meta["id"]: dict(zip(("fasta", "bam", "bam_index", "control_bam", "control_index", "sites",
+                                   "annotation"), rest)) for meta, *rest in rows}
     roles = {"fasta": "genome", "bam": "treated", "bam_index": "treated", "control_bam": "control",
              "control_index": "control", "sites": "sites"}  # LABEL's stageAs folders
     for meta in labelled:
         binding = {"meta": meta}
         staged = {}
         for role, source in files[meta["id"]].items():
+            if role not in roles:
+                continue
             binding[role] = f"{roles[role]}/{uri_name(source)}" if source else []
             if source:
                 staged[binding[role]] = source
@@ -595,6 +600,24 @@ def replay_pipeline(folder: Path, rows: list, scope: str, params: dict, model: P
             {f"model/{name}": source, **dict.fromkeys(predictions, "PREDICT"), **dict.fromkeys(labels, "LABEL"),
              **dict.fromkeys(scans, "BASELINE")})
         evaluated.append(name)
+    classes = []
+    for meta in (m for m in samples if files[m["id"]]["annotation"]):
+        genome_id = meta["id"]
+        fasta = f"genome/{uri_name(files[genome_id]['fasta'])}"
+        annotation = f"annotation/{uri_name(files[genome_id]['annotation'])}"
+        given = {fasta: files[genome_id]["fasta"], annotation: files[genome_id]["annotation"]}
+        beds = [f"sites/{genome_id}.{key}.predicted.bed" for _, key in contigs[genome_id]]
+        known = f"known/{genome_id}.labels.track.npz" if meta["labelled"] else []
+        runs = [("predicted", beds, known)]
+        if known:
+            runs.append(("known", [f"sites/{genome_id}.labels.track.npz"], []))
+        for kind, sites, against in runs:
+            replay.call("CLASSIFY", f"classify/{genome_id}/{kind}", {
+                "meta": {**meta, "sites": kind}, "fasta": fasta, "annotation": annotation, "sites": sites,
+                "known": against},
+                {**given, **{site: "PREDICT" if site.endswith(".bed") else "LABEL" for site in sites},
+                 **({against: "LABEL"} if against else {})})
+            classes.append(f"classify/{genome_id}.{kind}.classes.json")
     attention = [f"attention/{m['id']}.{key}.attention.npz" for m in samples for _, key in contigs[m["id"]]]
     fastas = [f"genome{n}/{uri_name(files[m['id']]['fasta'])}" for n, m in enumerate(samples, start=1)]
     decoy = f"decoy/{Path(params['decoy']).name}"
@@ -614,10 +637,11 @@ def replay_pipeline(folder: Path, rows: list, scope: str, params: dict, model: P
     survey = [f"survey/{name}" for name in ("survey.tsv", "survey.motifs.tsv", "survey.json", "survey.figures")]
     replay.call("REPORT", "report", {
         "meta": {"id": "report"}, "qcs": qcs, "models": [f"train/{name}" for name in models],
-        "evaluations": [f"evaluate/{name}" for name in evaluated], "motifs": motifs, "survey": survey},
+        "evaluations": [f"evaluate/{name}" for name in evaluated], "motifs": motifs, "survey": survey,
+        "classes": classes},
         {**dict.fromkeys(qcs, "LABEL"), **{f"train/{name}": source for name, (_, source) in models.items()},
          **{f"evaluate/{name}": "EVALUATE" for name in evaluated}, **dict.fromkeys(motifs, "MOTIFS"),
-         **dict.fromkeys(survey, "SURVEY")})
+         **dict.fromkeys(survey, "SURVEY"), **dict.fromkeys(classes, "CLASSIFY")})
     replay.samples, replay.contigs, replay.files, replay.checkpoints = samples, contigs, files, checkpoints
     return replay
 
@@ -657,11 +681,25 @@ def mixed_sheet(folder: Path, ids: tuple) -> Path:
     records = "".join(f">{name}\n" + "\n".join(piece[i:i + 60] for i in range(0, len(piece), 60)) + "\n"
                       for name, piece in zip(("ctg_1 a piece of alpha", "ctg|1\tanother", "CTG_1"), pieces))
     (folder / "gamma.fa.gz").write_bytes(gzip.compress(records.encode()))
-    rows = {"alpha": "alpha,alpha.fa,alpha.tex_plus.bam,alpha.tex_minus.bam,,circular",
-            "beta": "beta,beta.fa,,,beta.bed,", "gamma": "gamma,gamma.fa.gz,,,,linear"}
+    for name, contigs in (("beta", [(c.name, c.length) for c in read_genome(data / "beta.fa").contigs]),
+                          ("gamma", [("ctg_1", 3000), ("ctg|1", 3000), ("CTG_1", 3000)])):
+        (folder / f"{name}.gff3").write_text(genes_gff(contigs))
+    rows = {"alpha": "alpha,alpha.fa,alpha.tex_plus.bam,alpha.tex_minus.bam,,,circular",
+            "beta": "beta,beta.fa,,,beta.bed,beta.gff3,", "gamma": "gamma,gamma.fa.gz,,,,gamma.gff3,linear"}
     sheet = folder / "samplesheet.csv"
-    sheet.write_text("id,fasta,bam,control_bam,sites,topology\n" + "".join(f"{rows[i]}\n" for i in ids))
+    sheet.write_text("id,fasta,bam,control_bam,sites,annotation,topology\n" + "".join(f"{rows[i]}\n" for i in ids))
     return sheet
+
+
+def genes_gff(contigs: list[tuple[str, int]]) -> str:
+    """A GFF3 of genes every 1.5 kb (1 kb long, strands alternating) on each contig (name, length)."""
+    lines = ["##gff-version 3"] + [f"##sequence-region {name} 1 {length}" for name, length in contigs]
+    for name, length in contigs:
+        for number, start in enumerate(range(300, length - 1000, 1500)):
+            strand = "+-"[number % 2]
+            lines.append(f"{name}\ttest\tgene\t{start + 1}\t{start + 1000}\t.\t{strand}\t.\t"
+                         f"ID={name}.gene{number};gene=g{number}")
+    return "\n".join(lines) + "\n"
 
 
 def replayed(folder: Path, ids: tuple, scope: str, model: Path | None = None) -> dict:

@@ -1,7 +1,7 @@
 /*
  * The pipeline's steps: LABEL (per labelled genome) → TRAIN (per model trained; GPUs) → PREDICT (per genome × contig)
- * → BASELINE (per labelled genome) → EVALUATE (per model that predicts a labelled genome) → MOTIFS (every genome) →
- * SURVEY (every genome) → REPORT.
+ * → BASELINE (per labelled genome) → EVALUATE (per model that predicts a labelled genome) → CLASSIFY (per annotated
+ * genome: its predicted sites, and its labels) → MOTIFS (every genome) → SURVEY (every genome) → REPORT.
  *
  * Every process is one `pygenome <step>` call, the command `pygenome run` plans for the same task
  * (pygenome/pipeline/plan.py), into the same output layout (conf/modules.config). Which model predicts each genome is
@@ -14,13 +14,15 @@ include { TRAIN    } from '../modules/local/train'
 include { PREDICT  } from '../modules/local/predict'
 include { BASELINE } from '../modules/local/baseline'
 include { EVALUATE } from '../modules/local/evaluate'
+include { CLASSIFY } from '../modules/local/classify'
 include { MOTIFS   } from '../modules/local/motifs'
 include { SURVEY   } from '../modules/local/survey'
 include { REPORT   } from '../modules/local/report'
 
 workflow PYGENOME {
     take:
-    samples      // [meta (id, topology, index), fasta, bam, bam index, control bam, control index, sites]; [] if none
+    samples      // [meta (id, topology, index), fasta, bam, bam index, control bam, control index, sites, annotation];
+                 // [] where a row has none
     model        // a model folder that predicts every genome (nothing is trained), or []
     model_scope  // without a model: 'per_genome', 'joint' or 'leave_one_out' (see withModels)
     baseline     // true: the sigma70 -10 box scan, evaluated beside each model
@@ -33,8 +35,8 @@ workflow PYGENOME {
     genomes = samples.toList().flatMap { rows -> withModels(rows, model_scope, model ? model.name : '') }
 
     // label: one task per genome with something to label from (bam or sites)
-    LABEL(genomes.filter { row -> row[0].labelled })
-    fastas = genomes.map { meta, fasta, bam, bam_index, control_bam, control_index, sites -> [meta.id, meta, fasta] }
+    LABEL(genomes.filter { row -> row[0].labelled }.map { row -> row.take(7) })
+    fastas = genomes.map { row -> [row[0].id, row[0], row[1]] }
     labelled = fastas
         .filter { id, meta, fasta -> meta.labelled }
         .join(LABEL.out.labels.map { meta, labels -> [meta.id, labels] })  // [id, meta, fasta, labels]
@@ -73,6 +75,27 @@ workflow PYGENOME {
     evaluated = baseline ? evaluated.join(byModel(BASELINE.out.scores)) : evaluated.map { row -> row + [[]] }
     EVALUATE(evaluated.map { model_id, meta, folder, predictions, labels, scans -> [meta, folder, predictions, labels, scans] })
 
+    // classify: each annotated genome's predicted sites (against its labels, where it has them), and its labels
+    annotated = genomes.filter { row -> row[7] }.map { row -> [row[0].id, row[0], row[1], row[7]] }
+    predicted = PREDICT.out.sites
+        .map { meta, bed -> [meta.id, [meta.contig_index, bed]] }
+        .groupTuple()
+        .map { id, entries -> [id, entries.sort(false) { a, b -> a[0] <=> b[0] }.collect { entry -> entry[1] }] }
+    classified = annotated.join(predicted)  // [id, meta, fasta, annotation, predicted BEDs]
+    CLASSIFY(
+        classified.filter { id, meta, fasta, annotation, beds -> meta.labelled }
+            .join(LABEL.out.labels.map { meta, labels -> [meta.id, labels] })
+            .flatMap { id, meta, fasta, annotation, beds, labels ->
+                [[meta + [sites: 'predicted'], fasta, annotation, beds, labels],
+                 [meta + [sites: 'known'], fasta, annotation, [labels], []]]
+            }
+            .mix(classified.filter { id, meta, fasta, annotation, beds -> !meta.labelled }
+                .map { id, meta, fasta, annotation, beds -> [meta + [sites: 'predicted'], fasta, annotation, beds, []] }))
+    // the classify summaries as the plan lists them: genomes in samplesheet order, predicted before known
+    classes = CLASSIFY.out.summary
+        .toSortedList { a, b -> a[0].index <=> b[0].index ?: b[0].sites <=> a[0].sites }
+        .map { sorted -> sorted.collect { entry -> entry[1] } }
+
     // motifs: every genome's attention, in one task
     every_genome = fastas.toSortedList { a, b -> a[1].index <=> b[1].index }
     MOTIFS(
@@ -101,7 +124,8 @@ workflow PYGENOME {
             .combine(inOrder(EVALUATE.out.evaluation).map { files -> [files] })
             .combine(MOTIFS.out.motifs.map { meta, files -> [files] })
             .combine(survey.map { files -> [files] })
-            .map { qcs, folders, evaluations, motifs, surveyed -> [[id: 'report'], qcs, folders, evaluations, motifs, surveyed] })
+            .combine(classes.map { files -> [files] })
+            .map { qcs, folders, evaluations, motifs, surveyed, classified -> [[id: 'report'], qcs, folders, evaluations, motifs, surveyed, classified] })
 
     emit:
     report = REPORT.out.report

@@ -4,9 +4,9 @@ The steps name their files from these declarations, ``pygenome run`` plans its t
 modules' ``output:`` blocks are checked against them (``tests/test_nextflow.py``): an output's ``name`` is the
 module's ``emit:`` name, its ``pattern`` the file name with ``{prefix}`` where the module writes ``${prefix}``.
 
-A step writes either files named ``<prefix>.<suffix>`` (label, predict, baseline, motifs, survey) or a folder of
-fixed names (train, evaluate: the folder is the module's one output); report writes one page. The steps run on their
-own, not by the pipeline (attribute, gia, filters, classify), write ``<prefix>.<suffix>`` files too; the attribute
+A step writes either files named ``<prefix>.<suffix>`` (label, predict, baseline, classify, motifs, survey) or a
+folder of fixed names (train, evaluate: the folder is the module's one output); report writes one page. The steps run
+on their own, not by the pipeline (attribute, gia, filters), write ``<prefix>.<suffix>`` files too; the attribute
 step's ``*`` is each attribution method.
 """
 
@@ -66,8 +66,8 @@ SURVEY = (Output("table", "{prefix}.tsv"), Output("motifs", "{prefix}.motifs.tsv
           Output("summary", "{prefix}.json"), Output("figures", "{prefix}.figures"))
 
 STEPS = {"label": LABEL, "train": TRAIN, "predict": PREDICT, "baseline": BASELINE, "evaluate": EVALUATE,
-         "motifs": MOTIFS, "survey": SURVEY, "report": REPORT}  # the pipeline's
-STANDALONE = {"attribute": ATTRIBUTE, "gia": GIA, "filters": FILTERS, "classify": CLASSIFY}
+         "classify": CLASSIFY, "motifs": MOTIFS, "survey": SURVEY, "report": REPORT}  # the pipeline's
+STANDALONE = {"attribute": ATTRIBUTE, "gia": GIA, "filters": FILTERS}
 FOLDER_STEPS = ("train", "evaluate")  # their Nextflow module emits the folder, named by the prefix
 
 # The Nextflow processes' names and the step each runs

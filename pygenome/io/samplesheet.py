@@ -1,7 +1,8 @@
 """The samplesheet: one CSV row per genome, validated against ``assets/schema_input.json``.
 
 Columns: ``id``, ``fasta``, and what to label from — ``bam`` (optionally ``control_bam``) and/or ``sites`` (BED) —
-plus ``topology`` (auto, circular or linear). A row with nothing to label from is a genome to survey: it is
+plus ``annotation`` (the genome's genes, GFF3 or GenBank: its sites are then classed by them) and ``topology`` (auto,
+circular or linear). A row with nothing to label from is a genome to survey: it is
 predicted and explained, but not labelled, trained on or evaluated. The JSON Schema is the one the Nextflow
 pipeline validates with (nf-schema), so both read the same sheet the same way. Relative paths are resolved against
 the samplesheet's folder. Every error names the file, the row (its line in the CSV) and the column.
@@ -17,7 +18,7 @@ from pathlib import Path
 from pygenome.errors import InputError
 from pygenome.io.package_data import SCHEMA
 
-PATH_COLUMNS = ("fasta", "bam", "control_bam", "sites")
+PATH_COLUMNS = ("fasta", "bam", "control_bam", "sites", "annotation")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Sample:
     bam: str | None = None
     control_bam: str | None = None
     sites: str | None = None
+    annotation: str | None = None
     topology: str = "auto"
 
     @property
@@ -56,8 +58,8 @@ def read_samplesheet(path) -> list[Sample]:
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(f"{path}: cannot read the samplesheet ({error})") from error
     if not rows:
-        raise InputError(f"{path}: no genomes; give a header line (id,fasta,bam,control_bam,sites,topology) and one "
-                         "row per genome")
+        raise InputError(f"{path}: no genomes; give a header line (id,fasta,bam,control_bam,sites,annotation,"
+                         "topology) and one row per genome")
     records = [{key: value for key, value in row.items() if value} for row in rows]
     schema = json.loads(SCHEMA.read_text())
     problems = []
@@ -90,7 +92,7 @@ def _describe(error, records) -> str:
         expected = error.schema.get("errorMessage", error.message) if isinstance(error.schema, dict) else error.message
         return f"{row}, column '{column}': {expected} (got {records[location[0]].get(column)!r})"
     if error.validator == "additionalProperties":
-        return f"{row}: {error.message}; the columns are id, fasta, bam, control_bam, sites, topology"
+        return f"{row}: {error.message}; the columns are id, fasta, bam, control_bam, sites, annotation, topology"
     if error.validator == "dependentRequired":
         return f"{row}: control_bam needs bam (the treated library)"
     return f"{row}: {error.message}"

@@ -8,6 +8,8 @@ process per task), into the same layout under the output folder::
     predict/<genome>/<genome>.<contig>.*      scores, sites, attention     (a task per contig)
     baseline/<genome>.scores.track.npz        the -10 box scan             (a task per genome; optional)
     evaluate/<model>/                         held-out figures and curves  (a task per model with labelled genomes)
+    classify/<genome>.{predicted,known}.*     site classes by the genes    (per annotated genome: its predicted
+                                                                            sites, against its labels, and its labels)
     motifs/survey.*                           head motifs of every genome  (one task)
     survey/survey.*                           the survey table and figures (one task)
     report.html                               the report                   (one task)
@@ -195,6 +197,20 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
                            "--outdir", str(folder)],
                           [*predictions, *labels, *scans, *_outputs("train", model_dir, names=("config",))],
                           _outputs("evaluate", folder)))
+    classes = []
+    for sample in (s for s in samples if s.annotation):
+        genome = ["--fasta", sample.fasta, "--topology", sample.topology, "--annotation", sample.annotation]
+        predicted = [str(layout.output("predict", "sites").path(out / "predict" / sample.id, prefix))
+                     for prefix in prefixes[sample.id]]
+        known = [_labels(out, sample)] if sample.labelled else []
+        for kind, sites, against in [("predicted", predicted, known)] + ([("known", known, [])] if known else []):
+            prefix = f"{sample.id}.{kind}"
+            classes.append(str(layout.output("classify", "summary").path(out / "classify", prefix)))
+            tasks.append(Task(f"classify/{sample.id}/{kind}",
+                              ["classify", *genome, "--sites", *sites, *(["--known", *against] if against else []),
+                               "--outdir", str(out / "classify"), "--prefix", prefix],
+                              [sample.fasta, sample.annotation, *sites, *against],
+                              _outputs("classify", out / "classify", prefix)))
     motif_args = [arg for s in samples for arg in ("--genome", s.id, s.fasta, *attention[s.id])]
     databases = ["--database", *params.databases] if params.databases else []
     decoy = ["--decoy", params.decoy] if params.decoy else []
@@ -220,8 +236,9 @@ def plan(samples: list[Sample], contigs: dict[str, list[str]], outdir, params: P
                                  *description, *(["--label-qc", *qcs] if qcs else []), "--model", *folders,
                                  *(["--evaluation", *evaluations] if evaluations else []),
                                  "--motifs", str(motifs), "--motifs-prefix", MOTIFS_PREFIX,
-                                 "--survey", str(out / "survey"), "--survey-prefix", SURVEY_PREFIX],
-                      [*qcs, *(path for m in folders for path in _outputs("train", m, names=("config",))),
+                                 "--survey", str(out / "survey"), "--survey-prefix", SURVEY_PREFIX,
+                                 *(["--classes", *classes] if classes else [])],
+                      [*qcs, *classes, *(path for m in folders for path in _outputs("train", m, names=("config",))),
                        *(path for e in evaluations for path in _outputs("evaluate", e, names=("evaluation",))),
                        str(layout.output("motifs", "heads").path(motifs, MOTIFS_PREFIX)),
                        *_outputs("survey", out / "survey", SURVEY_PREFIX, names=("table", "summary"))],

@@ -80,3 +80,24 @@ def test_leave_one_out_trains_each_genome_s_model_on_the_others_and_evaluates_it
 def test_plans_that_cannot_run_are_refused(samples, params, message):
     with pytest.raises(InputError, match=message):
         models(samples, params)
+
+
+def test_an_annotated_genome_has_its_predicted_sites_and_labels_classed(tmp_path):
+    beta = Sample("beta", "/data/beta.fa", sites="/data/beta.bed", annotation="/data/beta.gff3")
+    free = Sample("free", "/data/free.fa", annotation="/data/free.gbff.gz")
+    tasks = plan([ALPHA, beta, free], CONTIGS, tmp_path, Params())
+    keys = [t.key for t in tasks]
+    classify = [t for t in tasks if t.argv[0] == "classify"]
+    assert [t.key for t in classify] == ["classify/beta/predicted", "classify/beta/known", "classify/free/predicted"]
+    assert keys.index("classify/beta/predicted") > max(keys.index(k) for k in keys if k.startswith("predict/"))
+    predicted, known, free_predicted = classify
+    labels = str(tmp_path / "label" / "beta.labels.track.npz")
+    assert _option(predicted, "--sites") == [str(tmp_path / "predict" / "beta" / f"beta.{key}.predicted.bed")
+                                             for key in ("chrom", "plasmid")]
+    assert _option(predicted, "--known") == [labels] and _option(predicted, "--annotation") == ["/data/beta.gff3"]
+    assert _option(known, "--sites") == [labels] and "--known" not in known.argv
+    assert "--known" not in free_predicted.argv and _option(free_predicted, "--prefix") == ["free.predicted"]
+    report = next(t for t in tasks if t.key == "report")
+    assert _option(report, "--classes") == [str(tmp_path / "classify" / f"{name}.classes.json")
+                                            for name in ("beta.predicted", "beta.known", "free.predicted")]
+    assert set(_option(report, "--classes")) <= set(report.inputs)

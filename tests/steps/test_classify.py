@@ -2,6 +2,7 @@
 E. coli demo's known TSS against the RefSeq genes, counted again here with bedtools."""
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -137,3 +138,22 @@ def _bedtools(arguments) -> pd.DataFrame:
     from io import StringIO
 
     return pd.read_csv(StringIO(result.stdout), sep="\t", header=None)
+
+
+def test_the_report_shows_each_set_of_sites_by_class(planted):
+    folder, fasta, gff, bed = planted
+    known = folder / "known.bed"
+    known.write_text("c\t908\t909\tk\t0\t+\n")
+    for prefix, extra in (("g.predicted", ["--known", str(known)]), ("g.known", [])):
+        assert main(["classify", "--fasta", str(fasta), "--annotation", str(gff), "--sites", str(bed), *extra,
+                     "--outdir", str(folder / "classify"), "--prefix", prefix]) == 0
+    assert main(["report", "--outdir", str(folder), "--prefix", "report", "--classes",
+                 str(folder / "classify" / "g.predicted.classes.json"),
+                 str(folder / "classify" / "g.known.classes.json")]) == 0
+    page = (folder / "report.html").read_text()
+    section = page[page.index('<section id="site-classes">'):]
+    section = section[:section.index("</section>")]
+    assert "at most 300 nt upstream of a gene" in section
+    rows = re.findall(r"<tr>(.*?)</tr>", section)
+    cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", rows[1])]
+    assert cells[:5] == ["g.predicted", "3", "10", "3 (33% known)", "3 (0% known)"]

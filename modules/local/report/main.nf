@@ -4,9 +4,9 @@ process REPORT {
     container 'pygenome/pygenome:0.1.0'
 
     input:
-    // qcs and evaluations may be empty lists; models: every model folder used (trained, or the one given); survey: the
-    // survey task's files (its tables, summary and figures folder)
-    tuple val(meta), path(qcs, stageAs: 'label/*'), path(models, stageAs: 'train/*'), path(evaluations, stageAs: 'evaluate/*'), path(motifs, stageAs: 'motifs/*'), path(survey, stageAs: 'survey/*')
+    // qcs, evaluations and classes may be empty lists; models: every model folder used (trained, or the one given);
+    // survey: the survey task's files (its tables, summary and figures folder); classes: the classify tasks' summaries
+    tuple val(meta), path(qcs, stageAs: 'label/*'), path(models, stageAs: 'train/*'), path(evaluations, stageAs: 'evaluate/*'), path(motifs, stageAs: 'motifs/*'), path(survey, stageAs: 'survey/*'), path(classes, stageAs: 'classify/*')
 
     output:
     tuple val(meta), path("${prefix}.html"), emit: report
@@ -25,9 +25,11 @@ process REPORT {
     // no label QC without labelled genomes, no evaluation without a model that predicts one
     def label_qc = qcs ? "--label-qc ${[qcs].flatten().join(' ')}" : ''
     def evaluation = evaluations ? "--evaluation ${[evaluations].flatten().join(' ')}" : ''
+    def classified = classes ? "--classes ${[classes].flatten().join(' ')}" : ''
     """
     pygenome report --outdir . --prefix ${prefix} ${args} ${label_qc} --model ${[models].flatten().join(' ')} \\
-        ${evaluation} --motifs motifs --motifs-prefix ${motifs_prefix} --survey survey --survey-prefix ${survey_prefix}
+        ${evaluation} --motifs motifs --motifs-prefix ${motifs_prefix} --survey survey --survey-prefix ${survey_prefix} \\
+        ${classified}
     """
 
     stub:

@@ -49,7 +49,7 @@ from pygenome.steps.report.page import render
 
 def report(out, *, title: str = "pygenome report", description: str = "", label_qc=(), model_dirs=(),
            evaluation_dirs=(), motifs_dir=None, motifs_prefix=None, attribution_dir=None,
-           attribution_prefix=None, survey_dir=None, survey_prefix=None) -> Path:
+           attribution_prefix=None, survey_dir=None, survey_prefix=None, classes=()) -> Path:
     """Write the report of the given outputs to ``out`` (HTML, UTF-8, whole or not at all); returns its path.
 
     ``description``: a paragraph (plain text) shown under the title, e.g. where the data came from.
@@ -58,12 +58,13 @@ def report(out, *, title: str = "pygenome report", description: str = "", label_
     ``model_dirs``: model folders of the train step (e.g. one per genome); ``evaluation_dirs``: output folders of the
     evaluate step; ``motifs_dir`` and ``motifs_prefix``: an output folder of the motifs step and the prefix of its
     files; ``attribution_dir`` and ``attribution_prefix``: the same of the attribute step; ``survey_dir`` and
-    ``survey_prefix``: the same of the survey step (its section comes first).
+    ``survey_prefix``: the same of the survey step (its section comes first); ``classes``: ``<prefix>.classes.json``
+    files of the classify step (the prefix names each set of sites).
     """
-    if not (label_qc or model_dirs or evaluation_dirs or motifs_dir or attribution_dir or survey_dir):
+    if not (label_qc or model_dirs or evaluation_dirs or motifs_dir or attribution_dir or survey_dir or classes):
         raise InputError("nothing to report: give label QC files (--label-qc), model folders (--model), "
                          "evaluation folders (--evaluation), a motifs folder (--motifs), an attribution folder "
-                         "(--attribution) and/or a survey folder (--survey)")
+                         "(--attribution), a survey folder (--survey) and/or site classes (--classes)")
     if (motifs_dir is None) != (motifs_prefix is None):
         raise InputError("a motifs folder (--motifs) and the prefix of its files (--motifs-prefix) go together")
     if (attribution_dir is None) != (attribution_prefix is None):
@@ -79,16 +80,23 @@ def report(out, *, title: str = "pygenome report", description: str = "", label_
     qcs = {read.qc_id(path): read.read_qc(path) for path in qc_paths}
     if len(qcs) < len(qc_paths):
         raise InputError(f"label QC files with the same prefix: {', '.join(map(str, qc_paths))}; give one per genome")
+    class_paths = [Path(path) for path in classes]
+    site_classes = {read.classes_id(path): read.read_classes(path) for path in class_paths}
+    if len(site_classes) < len(class_paths):
+        raise InputError(f"classify summaries with the same prefix: {', '.join(map(str, class_paths))}; give one per "
+                         "set of sites")
     models = [read.read_model(Path(folder)) for folder in model_dirs]
     evaluations = [read.read_evaluation(Path(folder)) for folder in evaluation_dirs]
     motifs = read.read_motifs_outputs(Path(motifs_dir), motifs_prefix) if motifs_dir is not None else None
     attribution = read.read_attribution(Path(attribution_dir), attribution_prefix) if attribution_dir else None
     survey = read.read_survey(Path(survey_dir), survey_prefix) if survey_dir is not None else None
-    files = read.files_read(qc_paths, models, evaluations, motifs, attribution, survey)
+    files = read.files_read(qc_paths, models, evaluations, motifs, attribution, survey, class_paths)
     shown = [] if survey is None else [sections.survey(survey, qcs, models, evaluations)]
     shown.append(sections.inputs(qcs, models, evaluations, motifs, files, survey))
     if qcs:
         shown.append(sections.label_qc(qcs))
+    if site_classes:
+        shown.append(sections.site_classes(site_classes))
     if models:
         shown.append(sections.training(models))
     if evaluations:

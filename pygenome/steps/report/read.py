@@ -45,6 +45,17 @@ def read_qc(path: Path) -> dict:
     return read_json(path, "`pygenome label` (a <prefix>.qc.json file)")
 
 
+def classes_id(path: Path) -> str:
+    """The name of a classify summary (``<prefix>.classes.json``): its prefix (``<genome>.predicted`` in a run)."""
+    suffix = output("classify", "summary").pattern.removeprefix("{prefix}")
+    return path.name.removesuffix(suffix) if path.name.endswith(suffix) else path.stem
+
+
+def read_classes(path: Path) -> dict:
+    """A classify summary (``<prefix>.classes.json``)."""
+    return read_json(path, "`pygenome classify` (a <prefix>.classes.json file)")
+
+
 def read_model(folder: Path) -> dict:
     """A model folder: ``folder``, ``config`` (its record) and, where written, ``history`` (``metrics.tsv``) and
     ``timing``."""
@@ -122,11 +133,11 @@ def read_survey(folder: Path, prefix: str) -> dict:
             "summary": read_json(path("summary"), written_by)}
 
 
-def files_read(qc_paths, models, evaluations, motifs, attribution=None, survey=None) -> list[Path]:
+def files_read(qc_paths, models, evaluations, motifs, attribution=None, survey=None, class_paths=()) -> list[Path]:
     """Every input file of the report that exists (figure images aside), in section order."""
     paths = [] if survey is None else [output("survey", name).path(survey["folder"], survey["prefix"])
                                        for name in ("table", "motifs", "summary")]
-    paths += list(qc_paths)
+    paths += list(qc_paths) + list(class_paths)
     for model in models:
         paths += [output("train", name).path(model["folder"]) for name in ("config", "weights", "history", "timing")]
     for evaluation in evaluations:

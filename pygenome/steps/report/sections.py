@@ -11,6 +11,7 @@ import pandas as pd
 
 from pygenome import __version__
 from pygenome.interpret.recurrence import aligned_similarity
+from pygenome.interpret.site_classes import CLASSES
 from pygenome.io.motifs import probabilities
 from pygenome.model.splits import SETS
 from pygenome.steps.report.figures import curves_figure, file_image, profiles_figure, training_figure
@@ -272,6 +273,31 @@ def _dropped(reads: dict) -> str:
     """Reads dropped in all, and by reason when any were."""
     reasons = ", ".join(f"{reason} {count:,}" for reason, count in reads.get("dropped", {}).items() if count)
     return f"{reads.get('dropped_total', 0):,}" + (f" ({reasons})" if reasons else "")
+
+
+def site_classes(classes: dict) -> dict:
+    """Per set of sites (a classify summary's prefix: ``<genome>.predicted``, ``<genome>.known``) the sites of each
+    class (by their first class), the leaderless ones, and where known sites were given each class's precision."""
+    rows = []
+    for name, summary in classes.items():
+        counts, precision = summary.get("class", {}), summary.get("precision")
+        row = {"sites": name, "genes": summary.get("genes"), "total": summary.get("sites")}
+        for kind in CLASSES:
+            share = precision.get(kind, {}).get("precision") if precision else None
+            row[kind] = counts.get(kind) if share is None else f"{counts.get(kind, 0):,} ({share:.0%} known)"
+        row["leaderless"] = summary.get("leaderless")
+        if precision:
+            row["near a known site"] = precision.get("all", {}).get("precision")
+        rows.append(row)
+    parameters = next(iter(classes.values())).get("parameters", {})
+    explanation = (
+        "Each site in the classes of TSSpredator by the genes of the genome's annotation: primary (the strongest site "
+        f"at most {parameters.get('utr_length')} nt upstream of a gene on its strand), secondary (the others there), "
+        "internal (inside a gene on its strand), antisense (on the other strand, inside a gene or within "
+        f"{parameters.get('antisense_distance')} nt of it), orphan (none of these); each site counted once, by the "
+        "first of these that it is. Leaderless: a 5′ UTR of 5 nt or less. Where the sites were classed against known "
+        f"ones, the share of each class within {parameters.get('distance')} nt of a known site is beside its count.")
+    return section("site-classes", "Site classes", rows=rows, explanation=explanation)
 
 
 def label_qc(qcs: dict) -> dict:

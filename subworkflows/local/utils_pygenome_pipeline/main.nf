@@ -15,7 +15,7 @@ workflow PIPELINE_INITIALISATION {
     samples = channel.fromList(readSamplesheet(input, "${projectDir}/assets/schema_input.json"))
 
     emit:
-    samples  // [meta (id, topology, index), fasta, bam, bam index, control bam, control index, sites]; [] if none
+    samples  // [meta (id, topology, index), fasta, bam, bam index, control bam, control index, sites, annotation]; [] if none
 }
 
 workflow PIPELINE_COMPLETION {
@@ -47,8 +47,9 @@ def resolvedRow(sheet, row, index) {
     def bam = resolvedFile(sheet, row[2], line, 'bam')
     def control = resolvedFile(sheet, row[3], line, 'control_bam')
     def sites = resolvedFile(sheet, row[4], line, 'sites')
+    def annotation = resolvedFile(sheet, row[5], line, 'annotation')
     return [meta + [topology: meta.topology ?: 'auto', index: index], fasta, bam, indexOf(bam, sheet, line, 'bam'),
-            control, indexOf(control, sheet, line, 'control_bam'), sites]
+            control, indexOf(control, sheet, line, 'control_bam'), sites, annotation]
 }
 
 // A samplesheet cell as a file: a URI or an absolute path as it is, a relative path from the sheet's folder (on the
