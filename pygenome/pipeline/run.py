@@ -41,8 +41,8 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # passed on to the r
 
 def run(samplesheet, outdir, params: Params = Params(), progress: bool = True, say=print) -> list[dict]:
     """Run (or resume) the pipeline; returns one record per task: ``key``, ``status`` (ran, skipped), ``seconds`` and
-    ``peak_rss_mb`` (the task process's peak resident memory in MiB, its waited-for children included; None when
-    skipped)."""
+    ``peak_rss_mb`` (the task process's own peak resident memory in MiB, as it reports it: see ``pygenome/__main__``;
+    None when skipped or where there is no figure)."""
     samples = read_samplesheet(samplesheet)
     outdir = Path(outdir).resolve()
     contigs = {sample.id: [c.name for c in read_genome(sample.fasta, sample.topology).contigs] for sample in samples}
@@ -91,7 +91,7 @@ def _run(tasks, samplesheet, outdir: Path, record: Path, params: Params, progres
         start = time.perf_counter()
         if not progress and task.progress_bar:
             argv.append("--quiet")
-        returncode, peak_rss_mb = _run_task([sys.executable, "-m", "pygenome", *argv])
+        returncode, peak_rss_mb = _run_task([sys.executable, "-m", "pygenome", *argv], record / "peak_rss.txt")
         if returncode != 0:
             raise InputError(f"the task {task.key} failed (pygenome {' '.join(task.argv)}); fix what its error says "
                              "and run again: finished tasks are kept")
@@ -109,12 +109,14 @@ def _run(tasks, samplesheet, outdir: Path, record: Path, params: Params, progres
     return done
 
 
-def _run_task(command: list[str]) -> tuple[int, float | None]:
+def _run_task(command: list[str], peak_file: Path) -> tuple[int, float | None]:
     """Run a task in a process group of its own that dies with this process (Linux) and receives the signals of
     :data:`FORWARDED` sent to this one; after such a signal, raise :class:`Stopped` once the task has ended. Returns
-    the exit status and the task's peak resident memory in MiB (``ru_maxrss`` of ``wait4``: the process and the
-    children it waited for; None where ``wait4`` is missing)."""
-    task = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
+    the exit status and the task's peak resident memory in MiB, which a ``python -m pygenome`` task writes to
+    ``peak_file`` as it exits (None where it wrote none)."""
+    peak_file.unlink(missing_ok=True)
+    task = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent,
+                            env={**os.environ, "PYGENOME_PEAK_RSS": str(peak_file)})
     received = []
 
     def forward(signum, frame):
@@ -125,24 +127,18 @@ def _run_task(command: list[str]) -> tuple[int, float | None]:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED} if main_thread else {}
     try:
-        returncode, peak_rss_mb = _wait(task)
+        returncode = task.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if received:
         raise Stopped(received[0])
-    return returncode, peak_rss_mb
-
-
-def _wait(task: subprocess.Popen) -> tuple[int, float | None]:
-    """Wait for ``task`` (retried through signals, PEP 475) and reap it with its resource usage; where the process
-    cannot be waited for that way (no ``wait4``, or reaped elsewhere: SIGCHLD ignored), as :meth:`Popen.wait` does."""
     try:
-        _, status, usage = os.wait4(task.pid, 0)
-    except (AttributeError, ChildProcessError):
-        return task.wait(), None
-    task.returncode = os.waitstatus_to_exitcode(status)
-    return task.returncode, round(usage.ru_maxrss / 1024, 1)  # kilobytes on Linux
+        peak_rss_mb = round(int(peak_file.read_text()) / 1024, 1)  # kilobytes
+    except (OSError, ValueError):
+        peak_rss_mb = None
+    peak_file.unlink(missing_ok=True)
+    return returncode, peak_rss_mb
 
 
 def _die_with_parent() -> None:
